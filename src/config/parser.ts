@@ -168,7 +168,7 @@ class Parser<C> {
     this.diag.error(
       opener.open.pos,
       'missing-close-brace',
-      `'{' of '${opener.keyword.text}' (line ${kwLine}) is never closed: expected '}' before the end of ${opener.open.pos.file}${hint}`,
+      `'{' of '${opener.keyword.text}' (line ${kwLine}) is never closed: expected '}' before the end of the file${hint}`,
     );
   }
 }

@@ -26,7 +26,7 @@ export interface KeywordSpec<F extends string = string> {
   readonly kind: 'value' | 'list' | 'block';
   /** kind 'value': parses the arguments on the keyword's line. */
   readonly parse?: ArgParser<unknown>;
-  /** kind 'list': parses each line inside the block (the line's words, first one included). */
+  /** kind 'list': parses each line inside the block: all the line's words, and the list's keyword (for messages). */
   readonly entry?: ArgParser<unknown>;
   /** kind 'list': also accept entries inline on the keyword line (`track_interface eth0 eth1`). */
   readonly inline?: boolean;
@@ -94,4 +94,16 @@ export function block<F extends string>(field: F, spec: BlockSpec<any>, doc: str
 /** An alias entry: same behaviour as `target`, documented as a legacy spelling of `canonical`. */
 export function alias<F extends string>(canonical: string, target: KeywordSpec<F>): KeywordSpec<F> {
   return { ...target, aliasOf: canonical, doc: `Legacy spelling of \`${canonical}\`.` };
+}
+
+/** True when the block had a statement for `field` (even one whose value was rejected). */
+export function written(obj: object, field: string): boolean {
+  return fieldPositions.get(obj)?.has(field) ?? false;
+}
+
+/** Reports a required keyword that is absent (unless it was written with a bad value, already reported). */
+export function requireField(obj: object, field: string, keyword: string, stmt: Stmt, c: BuildCtx, what: string): boolean {
+  if ((obj as Record<string, unknown>)[field] !== undefined) return true;
+  if (!written(obj, field)) c.diag.error(stmt.keyword.pos, 'missing-keyword', `${what} has no '${keyword}'`);
+  return false;
 }

@@ -1,0 +1,28 @@
+import type { BlockSpec } from './dsl.js';
+import { type GlobalModel, globalDefsSpec, globalRoot, globalRootDefaults } from './global.js';
+import { type LvsModel, lvsRoot, lvsRootDefaults } from './lvs.js';
+import { type VrrpModel, vrrpRoot, vrrpRootDefaults } from './vrrp.js';
+import { buildBlock } from './build.js';
+import type { Builder } from './build.js';
+import type { Stmt } from '../parser.js';
+
+/** Everything the top level of keepalived.conf holds, before cross-checks. */
+export type RootModel = GlobalModel & VrrpModel & LvsModel;
+
+/** The top level of keepalived.conf. */
+export const rootSpec: BlockSpec<RootModel> = {
+  name: '',
+  defaults: () => ({ ...globalRootDefaults(), ...vrrpRootDefaults(), ...lvsRootDefaults() }),
+  keywords: { ...globalRoot, ...vrrpRoot, ...lvsRoot },
+  finalize(o, stmt, c) {
+    // global_defs is optional: its defaults apply when it is absent.
+    if (!o.globalDefs) (o as { globalDefs: unknown }).globalDefs = buildBlock(globalDefsSpec, { keyword: stmt.keyword, args: [] }, c as Builder);
+    return o as RootModel;
+  },
+};
+
+/** A synthetic statement holding the whole file, so the top level is built like any block. */
+export function rootStmt(body: readonly Stmt[], file: string): Stmt {
+  const pos = { file, line: 1, col: 1 };
+  return { keyword: { text: '', raw: '', quoted: false, pos }, args: [], block: { open: pos, close: pos, body } };
+}
