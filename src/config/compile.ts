@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type Diagnostic, Diagnostics } from './diagnostics.js';
 import { type Token, lexLine } from './lexer.js';
 import { parse } from './parser.js';
@@ -68,7 +69,7 @@ export function compileText(source: string, name = 'keepalived.conf', opts: Comp
 
 /** An in-memory file system for `compileText`: relative names resolve from '/'. */
 export function memoryHost(files: Record<string, string>): SourceHost {
-  const norm = (f: string) => (f.startsWith('/') ? f : `/${f}`);
+  const norm = (f: string) => path.posix.normalize(f.startsWith('/') ? f : `/${f}`);
   const table = new Map(Object.entries(files).map(([k, v]) => [norm(k), v]));
   const dirs = new Set<string>();
   for (const k of table.keys()) for (let d = k.slice(0, k.lastIndexOf('/')); d.length > 0; d = d.slice(0, d.lastIndexOf('/'))) dirs.add(d);
@@ -92,7 +93,7 @@ export function memoryHost(files: Record<string, string>): SourceHost {
     realpath: (f) => norm(f),
     kind: (f) => (table.has(norm(f)) ? 'file' : dirs.has(norm(f).replace(/\/$/, '') || '/') ? 'dir' : undefined),
     glob: (pattern, cwd) => {
-      const abs = pattern.startsWith('/') ? pattern : `${cwd.replace(/\/$/, '')}/${pattern}`;
+      const abs = path.posix.normalize(pattern.startsWith('/') ? pattern : `${cwd}/${pattern}`);
       const re = toRe(abs);
       return [...table.keys()].filter((k) => re.test(k)).sort();
     },

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { settingsHelp } from '../settings.js';
+import { checkConfigCommand, checkConfigHelp } from './check-config.js';
+import { UsageError, type Io, processIo } from './io.js';
+
+/** A CLI command: its one-line summary, its help text and its entry point. */
+interface Command {
+  readonly summary: string;
+  readonly help: string;
+  run(args: string[], io: Io): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  'check-config': { summary: 'validate keepalived.conf and print every problem as file:line:col', help: checkConfigHelp, run: checkConfigCommand },
+};
+
+/** The package version, read from package.json next to dist/. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    'vigil — keepalived-compatible high availability for Linux Virtual Server directors',
+    '',
+    'Usage: vigil <command> [options]',
+    '       vigil -t [-f FILE]        check the configuration, as keepalived -t does',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options:',
+    '  -h, --help       show help (also: vigil <command> --help)',
+    '  -V, --version    print the version',
+    '',
+    'Settings (flag, environment variable, default):',
+    ...settingsHelp.map((s) => `  ${s.flag.padEnd(18)} ${s.env.padEnd(22)} ${s.default || '(empty)'}  — ${s.doc}`),
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+      const sub = first === 'help' ? rest[0] : undefined;
+      io.out(sub && commands[sub] ? commands[sub].help : mainHelp());
+      return 0;
+    }
+    if (first === '-V' || first === '--version' || first === '-v') {
+      io.out(`vigil ${version()}\n`);
+      return 0;
+    }
+    // keepalived's spelling: `keepalived -t -f FILE` (options in any order).
+    if (first.startsWith('-') && argv.some((a) => a === '-t' || a === '--config-test')) {
+      return await commands['check-config']!.run(argv.filter((a) => a !== '-t' && a !== '--config-test'), io);
+    }
+    const cmd = commands[first];
+    if (!cmd) throw new UsageError(`unknown command '${first}'. Commands: ${Object.keys(commands).join(', ')}. See 'vigil --help'.`);
+    if (rest.includes('-h') || rest.includes('--help')) {
+      io.out(cmd.help);
+      return 0;
+    }
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`vigil: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if ((e as { code?: string }).code === 'VIGIL_SETTINGS') {
+      io.err(`vigil: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+export { parseArgs };
