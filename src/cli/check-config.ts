@@ -68,7 +68,7 @@ export async function checkConfigCommand(args: string[], io: Io): Promise<number
   }
   if (!values.quiet && !values.dump && result.config) {
     const c = result.config;
-    const rs = c.virtualServers.reduce((n, vs) => n + ((vs as { realServers?: unknown[] }).realServers?.length ?? 0), 0);
+    const rs = c.virtualServers.reduce((n, vs) => n + ((vs as unknown as { realServers?: readonly unknown[] }).realServers?.length ?? 0), 0);
     io.out(
       `${file}: OK — ${c.vrrpInstances.length} vrrp_instance(s), ${c.virtualServers.length} virtual_server(s), ${rs} real_server(s), ` +
         `${c.files.length} file(s)${result.warnings ? `, ${result.warnings} warning(s)` : ''}\n`,

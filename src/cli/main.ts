@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { settingsHelp } from '../settings.js';
+import { renderReference } from '../config/reference.js';
 import { checkConfigCommand, checkConfigHelp } from './check-config.js';
 import { UsageError, type Io, processIo } from './io.js';
 
@@ -13,6 +14,15 @@ interface Command {
 
 const commands: Record<string, Command> = {
   'check-config': { summary: 'validate keepalived.conf and print every problem as file:line:col', help: checkConfigHelp, run: checkConfigCommand },
+  'config-reference': {
+    summary: 'print the reference of every keepalived.conf keyword vigil accepts (Markdown)',
+    help: 'Usage: vigil config-reference\n\nPrints every block and keyword vigil accepts, with meaning, default, range and keepalived differences.\n',
+    run: async (args, io) => {
+      if (args.length > 0) throw new UsageError(`config-reference takes no arguments; got '${args[0]}'`);
+      io.out(renderReference());
+      return 0;
+    },
+  },
 };
 
 /** The package version, read from package.json next to dist/. */
