@@ -1,0 +1,241 @@
+/*
+ * The VRRP state machine of one instance (RFC 5798 §6.4, RFC 3768 §6.4), pure:
+ * `step(config, state, event, now) → { state, actions, reason }`. The caller owns the clock,
+ * the sockets and the addresses; it performs the actions in order and feeds timer expiries back
+ * as events. Where the RFC leaves room, keepalived's choices are followed (cited inline).
+ */
+
+/** The four states of an instance. */
+export type Phase = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
+
+/** What the machine needs to know about its instance. */
+export interface FsmConfig {
+  readonly version: 2 | 3;
+  /** Configured advertisement interval, ms. */
+  readonly advertIntMs: number;
+  /** Preempt a lower-priority master (false with `nopreempt`). */
+  readonly preempt: boolean;
+  /** After start, wait this long before preempting a lower-priority master (`preempt_delay`). */
+  readonly preemptDelayMs: number;
+  /** This node's primary address on the interface, for equal-priority tie-breaks (§6.4.3). */
+  readonly primaryAddress: string;
+}
+
+/** Timer deadlines held in the state (absolute ms on the caller's monotonic clock). */
+export interface Timers {
+  readonly advert?: number;
+  readonly masterDown?: number;
+}
+
+/** The state of one instance. */
+export interface FsmState {
+  readonly phase: Phase;
+  /** Effective priority (base ± tracking weights), 1..255; 255 = address owner. */
+  readonly priority: number;
+  /** The master's advert interval as learned from its adverts (v3 adopts it, RFC 5798 §6.4.2). */
+  readonly masterAdvertIntMs: number;
+  readonly timers: Timers;
+  /** Address of the current master as seen from here (ours when MASTER). */
+  readonly masterAddress?: string;
+  /** Until this time, a lower-priority master is not preempted (`preempt_delay`). */
+  readonly preemptHoldUntil?: number;
+  /** When the current phase began. */
+  readonly since: number;
+}
+
+/** Inputs to the machine. Adverts arrive already validated (RFC 5798 §7.1). */
+export type FsmEvent =
+  | { readonly type: 'startup' }
+  | { readonly type: 'shutdown' }
+  | { readonly type: 'advertTimer' }
+  | { readonly type: 'masterDownTimer' }
+  | { readonly type: 'advert'; readonly from: string; readonly priority: number; readonly advertIntMs: number }
+  | { readonly type: 'priority'; readonly priority: number }
+  | { readonly type: 'fault'; readonly reason: string }
+  | { readonly type: 'faultCleared' };
+
+/** Side effects for the caller, in order. */
+export type FsmAction =
+  | { readonly type: 'sendAdvert'; readonly priority: number }
+  | { readonly type: 'addVips' }
+  | { readonly type: 'removeVips' }
+  /** Start gratuitous ARP / unsolicited NA bursts (first burst now, then the configured delays). */
+  | { readonly type: 'announce' }
+  | { readonly type: 'notify'; readonly phase: Phase };
+
+/** Result of one step. `reason` is set whenever the phase changed or something notable happened. */
+export interface StepResult {
+  readonly state: FsmState;
+  readonly actions: readonly FsmAction[];
+  readonly reason?: string;
+}
+
+/** Skew_Time: v2 (256 − prio)/256 s; v3 (256 − prio) × Master_Adver_Interval / 256. */
+export function skewMs(version: 2 | 3, priority: number, masterAdvertIntMs: number): number {
+  return version === 2 ? ((256 - priority) * 1000) / 256 : ((256 - priority) * masterAdvertIntMs) / 256;
+}
+
+/** Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time (RFC 5798 §6.1). */
+export function masterDownMs(version: 2 | 3, priority: number, masterAdvertIntMs: number): number {
+  return 3 * masterAdvertIntMs + skewMs(version, priority, masterAdvertIntMs);
+}
+
+/** The state before `startup`. */
+export function initialState(cfg: FsmConfig, priority: number, now: number): FsmState {
+  return { phase: 'INIT', priority, masterAdvertIntMs: cfg.advertIntMs, timers: {}, since: now };
+}
+
+/** Compares IP address text numerically (IPv4 dotted or IPv6); >0 when a > b. */
+export function compareAddresses(a: string, b: string): number {
+  const key = (s: string): bigint => {
+    if (s.includes('.') && !s.includes(':')) return s.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+    const [h, t] = s.split('::') as [string, string | undefined];
+    const hs = h ? h.split(':') : [];
+    const ts = t !== undefined && t ? t.split(':') : [];
+    const groups = t !== undefined ? [...hs, ...Array<string>(8 - hs.length - ts.length).fill('0'), ...ts] : hs;
+    return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
+  };
+  const ka = key(a);
+  const kb = key(b);
+  return ka === kb ? 0 : ka > kb ? 1 : -1;
+}
+
+/** Applies one event. Pure: the same inputs always give the same result. */
+export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): StepResult {
+  switch (ev.type) {
+    case 'startup':
+      return startup(cfg, s, now);
+    case 'shutdown':
+      return shutdown(s, now);
+    case 'advertTimer':
+      if (s.phase !== 'MASTER') return { state: s, actions: [] };
+      return { state: { ...s, timers: { advert: now + cfg.advertIntMs } }, actions: [{ type: 'sendAdvert', priority: s.priority }] };
+    case 'masterDownTimer':
+      if (s.phase !== 'BACKUP') return { state: s, actions: [] };
+      return becomeMaster(cfg, s, now, `no advert from the master for ${fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs))} (master_down_interval)`);
+    case 'advert':
+      return advert(cfg, s, ev, now);
+    case 'priority':
+      return priorityChange(cfg, s, ev.priority, now);
+    case 'fault':
+      return fault(s, ev.reason, now);
+    case 'faultCleared':
+      if (s.phase !== 'FAULT') return { state: s, actions: [] };
+      return becomeBackup(cfg, s, now, 'fault cleared', undefined);
+  }
+}
+
+function startup(cfg: FsmConfig, s: FsmState, now: number): StepResult {
+  if (s.phase !== 'INIT') return { state: s, actions: [] };
+  const hold = cfg.preemptDelayMs > 0 ? { preemptHoldUntil: now + cfg.preemptDelayMs } : {};
+  // RFC 5798 §6.4.1: the address owner (priority 255) becomes MASTER at once.
+  if (s.priority === 255) return becomeMaster(cfg, { ...s, ...hold }, now, 'address owner (priority 255) starts as MASTER');
+  return becomeBackup(cfg, { ...s, ...hold }, now, 'startup', undefined);
+}
+
+function shutdown(s: FsmState, now: number): StepResult {
+  const actions: FsmAction[] = [];
+  // RFC 5798 §6.4.3 "If a Shutdown event is received": send an advert with priority 0.
+  if (s.phase === 'MASTER') actions.push({ type: 'sendAdvert', priority: 0 }, { type: 'removeVips' });
+  if (s.phase === 'INIT') return { state: s, actions: [] };
+  actions.push({ type: 'notify', phase: 'INIT' });
+  return { state: { ...s, phase: 'INIT', timers: {}, since: now }, actions, reason: 'shutdown' };
+}
+
+function advert(cfg: FsmConfig, s: FsmState, ev: Extract<FsmEvent, { type: 'advert' }>, now: number): StepResult {
+  if (s.phase === 'BACKUP') {
+    if (ev.priority === 0) {
+      // §6.4.2: the master is leaving; take over after Skew_Time only.
+      const at = now + skewMs(cfg.version, s.priority, s.masterAdvertIntMs);
+      return { state: { ...s, masterAddress: ev.from, timers: { masterDown: at } }, actions: [], reason: `master ${ev.from} sent priority 0 (shutting down)` };
+    }
+    const holding = s.preemptHoldUntil !== undefined && now < s.preemptHoldUntil;
+    if (!cfg.preempt || holding || ev.priority >= s.priority) {
+      // §6.4.2: accept the master; v3 adopts its advert interval (keepalived does the same).
+      const masterAdv = cfg.version === 3 ? ev.advertIntMs || s.masterAdvertIntMs : s.masterAdvertIntMs;
+      const at = now + masterDownMs(cfg.version, s.priority, masterAdv);
+      const changed = masterAdv !== s.masterAdvertIntMs;
+      return {
+        state: { ...s, masterAddress: ev.from, masterAdvertIntMs: masterAdv, timers: { masterDown: at } },
+        actions: [],
+        ...(changed ? { reason: `advert interval updated from ${fmt(s.masterAdvertIntMs)} to ${fmt(masterAdv)} by master ${ev.from}` } : {}),
+      };
+    }
+    // Lower priority and we preempt: discard; the Master_Down timer will expire.
+    return { state: s, actions: [] };
+  }
+  if (s.phase === 'MASTER') {
+    if (ev.priority === 0) {
+      // §6.4.3: another node is shutting down; send an advert at once.
+      return { state: { ...s, timers: { advert: now + cfg.advertIntMs } }, actions: [{ type: 'sendAdvert', priority: s.priority }] };
+    }
+    const higher = ev.priority > s.priority || (ev.priority === s.priority && compareAddresses(ev.from, cfg.primaryAddress) > 0);
+    if (higher) {
+      const masterAdv = cfg.version === 3 ? ev.advertIntMs || cfg.advertIntMs : cfg.advertIntMs;
+      return becomeBackup(
+        cfg,
+        { ...s, masterAdvertIntMs: masterAdv },
+        now,
+        `master received advert from ${ev.from} with ${ev.priority === s.priority ? 'equal priority and a higher address' : 'higher priority'} ${ev.priority}, ours ${s.priority}`,
+        ev.from,
+      );
+    }
+    // keepalived: a master hearing a lower priority re-asserts at once (advert + GARPs).
+    return {
+      state: { ...s, timers: { advert: now + cfg.advertIntMs } },
+      actions: [{ type: 'sendAdvert', priority: s.priority }, { type: 'announce' }],
+      reason: `received lower priority ${ev.priority} from ${ev.from}: re-asserting`,
+    };
+  }
+  return { state: s, actions: [] };
+}
+
+function priorityChange(cfg: FsmConfig, s: FsmState, priority: number, now: number): StepResult {
+  if (priority === s.priority) return { state: s, actions: [] };
+  const reason = `effective priority ${s.priority} → ${priority}`;
+  const next = { ...s, priority };
+  if (s.phase === 'MASTER')
+    return { state: { ...next, timers: { advert: now + cfg.advertIntMs } }, actions: [{ type: 'sendAdvert', priority }], reason };
+  if (s.phase === 'BACKUP' && s.timers.masterDown !== undefined) {
+    // The skew follows the effective priority (keepalived recomputes it on tracking changes).
+    const at = now + masterDownMs(cfg.version, priority, s.masterAdvertIntMs);
+    return { state: { ...next, timers: { masterDown: Math.min(at, s.timers.masterDown) } }, actions: [], reason };
+  }
+  return { state: next, actions: [], reason };
+}
+
+function fault(s: FsmState, why: string, now: number): StepResult {
+  if (s.phase === 'FAULT' || s.phase === 'INIT') return { state: s, actions: [] };
+  const actions: FsmAction[] = [];
+  // keepalived leaves MASTER for FAULT with a priority-0 advert so the backup takes over fast.
+  if (s.phase === 'MASTER') actions.push({ type: 'sendAdvert', priority: 0 }, { type: 'removeVips' });
+  actions.push({ type: 'notify', phase: 'FAULT' });
+  const { masterAddress: _m, ...rest } = s;
+  void _m;
+  return { state: { ...rest, phase: 'FAULT', timers: {}, since: now }, actions, reason: `fault: ${why}` };
+}
+
+function becomeMaster(cfg: FsmConfig, s: FsmState, now: number, reason: string): StepResult {
+  return {
+    state: { ...s, phase: 'MASTER', masterAddress: cfg.primaryAddress, masterAdvertIntMs: cfg.advertIntMs, timers: { advert: now + cfg.advertIntMs }, since: now },
+    // §6.4.1/§6.4.2: send an advert, then announce the VIPs (keepalived: same millisecond).
+    actions: [{ type: 'sendAdvert', priority: s.priority }, { type: 'addVips' }, { type: 'announce' }, { type: 'notify', phase: 'MASTER' }],
+    reason,
+  };
+}
+
+function becomeBackup(cfg: FsmConfig, s: FsmState, now: number, reason: string, master: string | undefined): StepResult {
+  const wasMaster = s.phase === 'MASTER';
+  const { masterAddress: _m, ...rest } = s;
+  void _m;
+  const at = now + masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs);
+  return {
+    state: { ...rest, ...(master ? { masterAddress: master } : {}), phase: 'BACKUP', timers: { masterDown: at }, since: now },
+    actions: [...(wasMaster ? [{ type: 'removeVips' } as const] : []), { type: 'notify', phase: 'BACKUP' }],
+    reason,
+  };
+}
+
+function fmt(ms: number): string {
+  return ms >= 1000 ? `${+(ms / 1000).toFixed(3)}s` : `${+ms.toFixed(3)}ms`;
+}
