@@ -10,6 +10,8 @@ export interface ReceivedPacket {
   readonly dst: string;
   /** IPv4 TTL or IPv6 hop limit, as read from the packet / ancillary data. */
   readonly ttl: number;
+  /** Bytes of IP header before the payload as received (IPv4 IHL; 0 for IPv6), for log lines. */
+  readonly headerLength: number;
   /** The VRRP message (IP payload). */
   readonly payload: Buffer;
 }
@@ -140,6 +142,7 @@ export class VrrpSocket implements VrrpTransport {
     return {
       family: 4,
       ttl: d[8]!,
+      headerLength: ihl,
       src: addressText(d.subarray(12, 16), 4),
       dst: addressText(d.subarray(16, 20), 4),
       payload: Buffer.from(d.subarray(ihl, length)),
@@ -157,7 +160,7 @@ export class VrrpSocket implements VrrpTransport {
     }
     const src = sockaddrAddress(this.name);
     if (!src) return undefined;
-    return { family: 6, ttl, src, dst, payload: Buffer.from(this.data.subarray(0, r.length)) };
+    return { family: 6, ttl, src, dst, headerLength: 0, payload: Buffer.from(this.data.subarray(0, r.length)) };
   }
 }
 

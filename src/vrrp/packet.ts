@@ -83,11 +83,13 @@ export function decode(buf: Buffer, family: 4 | 6, ip?: IpPair): DecodeResult {
   const vrid = buf[1]!;
   const priority = buf[2]!;
   const count = buf[3]!;
-  if (version !== 2 && version !== 3) return fail('bad-version', `unknown VRRP version ${version}`);
-  if (version === 2 && family === 6) return fail('bad-address-family', 'VRRPv2 is defined for IPv4 only (RFC 3768)');
-  const want = expectedLength(version, family, count);
+  // Length first, from the packet's own version (auth data only in v2), as keepalived does: a
+  // garbage packet is reported as a bad length rather than a bad version.
+  const want = expectedLength(version === 2 ? 2 : 3, family, count);
   if (buf.length !== want)
     return fail('length-mismatch', `VRRP message is ${buf.length} bytes, but ${count} address(es) need ${want}`, { got: buf.length, want });
+  if (version !== 2 && version !== 3) return fail('bad-version', `unknown VRRP version ${version}`);
+  if (version === 2 && family === 6) return fail('bad-address-family', 'VRRPv2 is defined for IPv4 only (RFC 3768)');
   if (type !== VRRP_TYPE_ADVERT) return fail('bad-type', `VRRP type ${type}, expected ${VRRP_TYPE_ADVERT} (ADVERTISEMENT)`);
   const checksum = buf.readUInt16BE(6);
   if (ip) {

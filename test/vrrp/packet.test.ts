@@ -89,9 +89,9 @@ const ipv4 = (b: Buffer) => ({ ttl: b[8]!, src: addressText(b.subarray(12, 16), 
 // validation, tested with the receive path).
 const codecVerdict: Record<string, string> = {
   short: 'too-short',
-  garbage: 'bad-version',
-  garbage_vrid51: 'bad-version',
-  zeros_vrid51: 'bad-version',
+  garbage: 'length-mismatch',
+  garbage_vrid51: 'length-mismatch', // keepalived: "vrrp packet too short, length 40 and expect 984"
+  zeros_vrid51: 'length-mismatch', // keepalived: "vrrp packet too long, length 40 and expect 28"
   count_mismatch: 'length-mismatch',
   bad_checksum: 'bad-checksum',
   bad_type: 'bad-type',
