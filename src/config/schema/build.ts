@@ -58,6 +58,10 @@ export function buildBlock<T>(spec: BlockSpec<T>, stmt: Stmt, b: Builder): T | u
   let ok = true;
   for (const s of stmt.block?.body ?? []) {
     const k = spec.keywords[s.keyword.text];
+    if (!k && spec.entries) {
+      readEntry(spec.entries, obj, s, b);
+      continue;
+    }
     if (!k) {
       reportUnknown(spec, s.keyword, b);
       continue;
@@ -93,6 +97,17 @@ function readKeyword(k: KeywordSpec, s: Stmt, b: Builder): unknown {
     case 'block':
       return buildBlock(k.block!, s, b);
   }
+}
+
+/** A non-keyword line of a block that has `entries`: parsed and appended to the entries field. */
+function readEntry(e: NonNullable<BlockSpec<any>['entries']>, obj: Record<string, unknown>, s: Stmt, b: Builder): void {
+  if (s.block) b.diag.error(s.block.open, 'unexpected-block', `an entry of this block cannot open a block`);
+  const v = e.parse([s.keyword, ...s.args], s.keyword, b);
+  if (!fieldPos(obj, e.field)) setFieldPos(obj, e.field, s.keyword.pos);
+  if (v === undefined) return;
+  const arr = (obj[e.field] as unknown[] | undefined) ?? [];
+  arr.push(v);
+  obj[e.field] = arr;
 }
 
 function push(out: unknown[], v: unknown): void {

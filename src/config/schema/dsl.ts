@@ -52,6 +52,11 @@ export interface BlockSpec<T> {
   readonly head?: ArgParser<Partial<T>>;
   /** Fresh defaults for every instance of the block. */
   readonly defaults: () => Partial<T>;
+  /**
+   * Lines of the body that are not keywords are entries (`virtual_server_group NAME { 10.0.0.1 80 }`):
+   * each line's words (the first included) are parsed by `parse` and appended to `field`.
+   */
+  readonly entries?: { readonly field: Extract<keyof T, string>; readonly parse: ArgParser<unknown>; readonly doc: string };
   /** Cross-field checks and derived values; returns the finished object or undefined when unusable. */
   readonly finalize?: (obj: Partial<T>, stmt: Stmt, c: BuildCtx) => T | undefined;
 }
