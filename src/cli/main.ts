@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { settingsHelp } from '../settings.js';
 import { renderReference } from '../config/reference.js';
 import { checkConfigCommand, checkConfigHelp } from './check-config.js';
+import { runCommand, runHelp } from './run.js';
 import { UsageError, type Io, processIo } from './io.js';
 
 /** A CLI command: its one-line summary, its help text and its entry point. */
@@ -14,6 +15,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   'check-config': { summary: 'validate keepalived.conf and print every problem as file:line:col', help: checkConfigHelp, run: checkConfigCommand },
+  run: { summary: 'run the director (today: the VRRP engine) for keepalived.conf', help: runHelp, run: runCommand },
   'config-reference': {
     summary: 'print the reference of every keepalived.conf keyword vigil accepts (Markdown)',
     help: 'Usage: vigil config-reference\n\nPrints every block and keyword vigil accepts, with meaning, default, range and keepalived differences.\n',

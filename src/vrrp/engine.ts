@@ -1,0 +1,317 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/compile.js';
+import type { VirtualIp, VrrpInstance } from '../config/schema/vrrp.js';
+import { garpFrame, unsolicitedNaFrame } from '../net/frames.js';
+import { PacketSender } from '../net/packet-socket.js';
+import { type AddrInfo, KernelRtnl, type LinkInfo, type Rtnl, SCOPES } from '../net/rtnl.js';
+import { type ReceivedPacket, VrrpSocket } from '../net/vrrp-socket.js';
+import { type Clock, realClock } from '../util/clock.js';
+import { ScriptQueue, splitCommand } from '../util/command.js';
+import { RateLimiter } from '../util/rate-limit.js';
+import { BurstAnnouncer } from './announce.js';
+import type { Phase } from './fsm.js';
+import { AUTH_PASS, VRRP_MCAST4, VRRP_MCAST6, encode } from './packet.js';
+import { DROP_CODES, type DropCode, type InstanceView, validateAdvert } from './receive.js';
+import { InstanceRunner, type Transition } from './runner.js';
+
+/** A problem that stops the engine from starting (unknown interface, no source address...). */
+export class EngineError extends Error {
+  readonly code = 'VIGIL_VRRP_START';
+}
+
+/** What `vigil status` shows of one instance. */
+export interface InstanceStatus {
+  readonly name: string;
+  readonly interface: string;
+  readonly vrid: number;
+  readonly state: Phase;
+  readonly priority: number;
+  readonly basePriority: number;
+  readonly master?: string;
+  readonly since: number;
+  readonly lastTransition?: Transition;
+  readonly drops: Readonly<Record<string, number>>;
+  readonly advertsSent: number;
+  readonly advertsReceived: number;
+}
+
+interface Inst {
+  readonly cfg: VrrpInstance;
+  readonly view: InstanceView;
+  readonly runner: InstanceRunner;
+  readonly socket: VrrpSocket;
+  readonly drops: Record<DropCode, number>;
+  sent: number;
+  received: number;
+  readonly notify: ScriptQueue;
+}
+
+/** The engine's collaborators; the defaults are the real kernel and clock. */
+export interface EngineDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly rtnl?: Rtnl;
+}
+
+/**
+ * Runs every vrrp_instance of a configuration: one raw socket per interface and family shared
+ * by its instances (demultiplexed by VRID), VIPs through rtnetlink, GARP/NA bursts through a
+ * packet socket, notify scripts in transition order, and the interface's own link state as a
+ * fault source.
+ */
+export class VrrpEngine {
+  private readonly insts = new Map<string, Inst>();
+  private readonly sockets = new Map<string, { socket: VrrpSocket; byVrid: Map<number, Inst> }>();
+  private readonly senders = new Map<string, PacketSender>();
+  private readonly limiter: RateLimiter;
+  private readonly clock: Clock;
+  private links = new Map<string, LinkInfo>();
+  private rtnl!: Rtnl;
+  private stopped = false;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly deps: EngineDeps,
+  ) {
+    this.clock = deps.clock ?? realClock;
+    this.limiter = new RateLimiter(this.clock, 10_000);
+  }
+
+  /** Builds the engine: reads links and addresses, opens sockets; throws EngineError on what cannot work here. */
+  static async create(config: Config, deps: EngineDeps): Promise<VrrpEngine> {
+    const e = new VrrpEngine(config, deps);
+    e.rtnl = deps.rtnl ?? new KernelRtnl({ onLink: (l) => e.onLink(l) });
+    try {
+      await e.init();
+    } catch (err) {
+      e.closeAll();
+      throw err;
+    }
+    return e;
+  }
+
+  private async init(): Promise<void> {
+    this.links = new Map((await this.rtnl.links()).map((l) => [l.name, l]));
+    const addrs = await this.rtnl.addresses();
+    for (const vi of this.config.vrrpInstances) this.setup(vi, addrs);
+  }
+
+  private setup(vi: VrrpInstance, addrs: AddrInfo[]): void {
+    const log = this.deps.log;
+    const ifname = vi.interface;
+    if (!ifname || vi.vrid === undefined) throw new EngineError(`vrrp_instance ${vi.name}: needs an interface and a virtual_router_id`);
+    const link = this.links.get(ifname);
+    if (!link) throw new EngineError(`vrrp_instance ${vi.name}: interface ${ifname} does not exist`);
+    const family = vi.virtualIpaddress[0]?.family ?? (vi.unicastSrcIp?.includes(':') ? 6 : 4);
+    const version = vi.version ?? this.config.globalDefs.vrrpVersion;
+    const vipSet = new Set(vi.virtualIpaddress.filter((v) => v.family === family).map((v) => v.address));
+    const allVips = [...vi.virtualIpaddress, ...vi.virtualIpaddressExcluded];
+    const ours = new Set(allVips.map((v) => v.address));
+    const source =
+      vi.unicastSrcIp ??
+      addrs.find((a) => a.index === link.index && a.family === family && (family === 4 ? a.scope === 0 : a.scope === SCOPES.link) && !ours.has(a.address))?.address;
+    if (!source) throw new EngineError(`vrrp_instance ${vi.name}: ${ifname} has no ${family === 4 ? 'IPv4' : 'IPv6 link-local'} address to send adverts from (set unicast_src_ip)`);
+    const peers = vi.unicastPeer.map((p) => p.address);
+    const auth = vi.authentication;
+    const view: InstanceView = {
+      name: vi.name,
+      vrid: vi.vrid,
+      version,
+      advertIntMs: vi.advertIntMs,
+      ...(auth && version === 2 ? { auth } : {}),
+      addresses: vipSet,
+      own: new Set([source]),
+      ...(peers.length > 0 ? { peers: new Set(peers) } : {}),
+    };
+    const key = `${ifname}/${family}`;
+    let sock = this.sockets.get(key);
+    if (!sock) {
+      const byVrid = new Map<number, Inst>();
+      const socket = new VrrpSocket({ family, ifname, source, multicast: peers.length === 0 }, (p) => this.receive(byVrid, p));
+      sock = { socket, byVrid };
+      this.sockets.set(key, sock);
+    }
+    const socket = sock.socket;
+    const addresses = [...vipSet];
+    const dsts = peers.length > 0 ? peers : [family === 4 ? VRRP_MCAST4 : VRRP_MCAST6];
+    let inst: Inst;
+    const send = (priority: number): void => {
+      for (const dst of dsts) {
+        const pkt = encode(
+          { version, vrid: vi.vrid!, priority, advertIntMs: vi.advertIntMs, addresses, family, ...(auth && version === 2 ? { authType: auth.type === 'PASS' ? AUTH_PASS : 2, password: auth.pass } : {}) },
+          { src: source, dst },
+        );
+        try {
+          socket.send(pkt, peers.length > 0 ? dst : undefined);
+          inst.sent++;
+        } catch (err) {
+          if (this.limiter.allow(`${vi.name}/send`) >= 0) log.error({ op: 'vrrp.send', instance: vi.name, err }, 'sending advert failed');
+        }
+      }
+    };
+    const g = this.config.globalDefs;
+    const announcer = new BurstAnnouncer(
+      this.clock,
+      {
+        repeat: vi.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
+        delayMs: vi.garpMasterDelayMs ?? g.vrrpGarpMasterDelayMs,
+        refreshMs: 0,
+        refreshRepeat: 1,
+        lowerPrioRepeat: vi.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
+      },
+      () => this.announce(vi, allVips),
+      (err) => {
+        if (this.limiter.allow(`${vi.name}/garp`) >= 0) log.error({ op: 'vrrp.announce', instance: vi.name, err }, 'sending gratuitous ARP/NA failed');
+      },
+    );
+    const notify = new ScriptQueue((argv, r) => {
+      if (r.code !== 0) log.warn({ op: 'vrrp.notify', instance: vi.name, script: argv.join(' '), code: r.code, signal: r.signal, timedOut: r.timedOut, err: r.error }, 'notify script failed');
+    });
+    const runner = new InstanceRunner(
+      vi.name,
+      { version, advertIntMs: vi.advertIntMs, preempt: !vi.nopreempt, preemptDelayMs: vi.preemptDelayMs, primaryAddress: source },
+      vi.priority,
+      {
+        clock: this.clock,
+        send,
+        announcer,
+        vips: { add: () => this.vipChange(vi, allVips, 'add'), remove: () => this.vipChange(vi, allVips, 'remove') },
+        onTransition: (t) => this.transition(inst, t),
+        onEvent: (reason) => log.info({ op: 'vrrp.event', instance: vi.name, reason }, reason),
+      },
+    );
+    inst = { cfg: vi, view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, notify };
+    sock.byVrid.set(vi.vrid, inst);
+    this.insts.set(vi.name, inst);
+  }
+
+  /** Starts every instance; an instance whose interface is down starts in FAULT. */
+  async start(): Promise<void> {
+    for (const inst of this.insts.values()) {
+      // VIPs left by an earlier run stay only if this node wins the election again.
+      if (inst.cfg.priority !== 255) await this.vipChange(inst.cfg, [...inst.cfg.virtualIpaddress, ...inst.cfg.virtualIpaddressExcluded], 'remove', true);
+      inst.runner.start();
+      const link = this.links.get(inst.cfg.interface!);
+      if (link && !link.running) inst.runner.fault(`interface ${link.name} is down`);
+    }
+  }
+
+  /** Graceful stop: priority-0 adverts from masters, VIPs removed, sockets closed. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.insts.values()].map((i) => i.runner.stop()));
+    await Promise.all([...this.insts.values()].map((i) => i.notify.idle()));
+    this.closeAll();
+  }
+
+  /** The state of every instance, for `vigil status`. */
+  snapshot(): InstanceStatus[] {
+    return [...this.insts.values()].map((i) => {
+      const s = i.runner.state;
+      return {
+        name: i.cfg.name,
+        interface: i.cfg.interface ?? '',
+        vrid: i.cfg.vrid ?? 0,
+        state: s.phase,
+        priority: s.priority,
+        basePriority: i.cfg.priority,
+        ...(s.masterAddress ? { master: s.masterAddress } : {}),
+        since: s.since,
+        ...(i.runner.last ? { lastTransition: i.runner.last } : {}),
+        drops: { ...i.drops },
+        advertsSent: i.sent,
+        advertsReceived: i.received,
+      };
+    });
+  }
+
+  private receive(byVrid: Map<number, Inst>, p: ReceivedPacket): void {
+    const v = validateAdvert(p, (vrid) => byVrid.get(vrid)?.view);
+    if (v.ok) {
+      const inst = byVrid.get(v.advert.vrid)!;
+      inst.received++;
+      inst.runner.advert(p.src, v.advert.priority, v.advert.advertIntMs);
+      return;
+    }
+    const inst = v.instance ? this.insts.get(v.instance.name) : undefined;
+    if (inst) inst.drops[v.code]++;
+    if (v.code === 'unknown-vrid' || v.code === 'own') return;
+    const suppressed = this.limiter.allow(`${v.instance?.name ?? p.src}/${v.code}`);
+    if (suppressed >= 0)
+      this.deps.log.warn({ op: 'vrrp.drop', instance: v.instance?.name, reason: v.code, src: p.src, suppressed }, `${v.message}${suppressed > 0 ? ` (${suppressed} more dropped since last logged)` : ''}`);
+  }
+
+  private transition(inst: Inst, t: Transition): void {
+    this.deps.log.info({ op: 'vrrp.transition', instance: t.instance, from: t.from, to: t.to, priority: t.priority, reason: t.reason }, `(${t.instance}) Entering ${t.to} STATE: ${t.reason}`);
+    const vi = inst.cfg;
+    const specific = t.to === 'MASTER' ? vi.notifyMaster : t.to === 'BACKUP' ? vi.notifyBackup : t.to === 'FAULT' ? vi.notifyFault : vi.notifyStop;
+    if (specific) inst.notify.push(splitCommand(specific.command));
+    if (vi.notify) inst.notify.push([...splitCommand(vi.notify.command), 'INSTANCE', vi.name, t.to === 'INIT' ? 'STOP' : t.to, String(t.priority)]);
+  }
+
+  private onLink(l: LinkInfo): void {
+    const prev = this.links.get(l.name);
+    this.links.set(l.name, l);
+    if (prev && prev.running === l.running) return;
+    for (const inst of this.insts.values()) {
+      const tracked = inst.cfg.interface === l.name || inst.cfg.trackInterface.some((t) => t.name === l.name && t.weight === undefined);
+      if (!tracked) continue;
+      if (!l.running) inst.runner.fault(`interface ${l.name} is down`);
+      else if (this.allTrackedUp(inst)) inst.runner.faultCleared();
+    }
+  }
+
+  private allTrackedUp(inst: Inst): boolean {
+    const names = [inst.cfg.interface!, ...inst.cfg.trackInterface.filter((t) => t.weight === undefined).map((t) => t.name)];
+    return names.every((n) => this.links.get(n)?.running === true);
+  }
+
+  private async vipChange(vi: VrrpInstance, vips: readonly VirtualIp[], op: 'add' | 'remove', quiet = false): Promise<void> {
+    for (const v of vips) {
+      const dev = v.dev ?? vi.interface!;
+      const link = this.links.get(dev);
+      if (!link) {
+        this.deps.log.error({ op: `vrrp.vip.${op}`, instance: vi.name, vip: v.address, dev }, `interface ${dev} of VIP ${v.address} does not exist`);
+        continue;
+      }
+      const spec = {
+        index: link.index,
+        family: v.family,
+        address: v.address,
+        prefix: v.prefix,
+        ...(v.brd ? { broadcast: v.brd } : {}),
+        ...(v.peer ? { peer: v.peer } : {}),
+        ...(v.label ? { label: v.label } : {}),
+        ...(v.scope !== undefined ? { scope: SCOPES[v.scope] ?? Number(v.scope) } : {}),
+        // keepalived adds IPv6 VIPs with nodad so they are usable at once after a takeover.
+        noDad: v.family === 6 ? v.noDad !== false : false,
+        ...(v.home ? { home: true } : {}),
+        ...(v.noPrefixRoute ? { noPrefixRoute: true } : {}),
+      };
+      try {
+        const r = op === 'add' ? await this.rtnl.addAddress(spec) : await this.rtnl.deleteAddress(spec);
+        if (!quiet || r === 'deleted') this.deps.log.info({ op: `vrrp.vip.${op}`, instance: vi.name, vip: `${v.address}/${v.prefix}`, dev, result: r }, `${op === 'add' ? 'added' : 'removed'} VIP ${v.address}/${v.prefix} on ${dev}${r === 'exists' || r === 'absent' ? ` (${r} already)` : ''}`);
+      } catch (err) {
+        this.deps.log.error({ op: `vrrp.vip.${op}`, instance: vi.name, vip: v.address, dev, err }, `could not ${op} VIP ${v.address}/${v.prefix} on ${dev}`);
+      }
+    }
+  }
+
+  private announce(vi: VrrpInstance, vips: readonly VirtualIp[]): void {
+    for (const v of vips) {
+      const dev = v.dev ?? vi.interface!;
+      const link = this.links.get(dev);
+      if (!link || !link.mac) continue;
+      let s = this.senders.get(dev);
+      if (!s) this.senders.set(dev, (s = new PacketSender(dev)));
+      s.send(v.family === 4 ? garpFrame(link.mac, v.address) : unsolicitedNaFrame(link.mac, v.address));
+    }
+  }
+
+  private closeAll(): void {
+    for (const s of this.sockets.values()) s.socket.close();
+    for (const s of this.senders.values()) s.close();
+    this.rtnl?.close();
+  }
+}

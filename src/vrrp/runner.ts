@@ -1,0 +1,153 @@
+import type { Cancel, Clock } from '../util/clock.js';
+import { type FsmConfig, type FsmEvent, type FsmState, type Phase, initialState, step } from './fsm.js';
+
+/** Sends one advert with the given priority. */
+export type SendAdvert = (priority: number) => void;
+
+/** Adds or removes the instance's VIPs; failures are the implementation's to log. */
+export interface VipControl {
+  add(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+/** Starts or stops the gratuitous ARP / NA bursts that announce the VIPs. */
+export interface Announcer {
+  /** `takeover`: the burst, then the delayed burst and refreshes; `reassert`: one burst. */
+  start(kind: 'takeover' | 'reassert'): void;
+  stop(): void;
+}
+
+/** What the runner reports on every phase change (logged once, notify scripts, metrics). */
+export interface Transition {
+  readonly instance: string;
+  readonly from: Phase;
+  readonly to: Phase;
+  readonly reason: string;
+  readonly priority: number;
+  readonly at: number;
+}
+
+/** Everything a runner needs besides its config. */
+export interface RunnerDeps {
+  readonly clock: Clock;
+  readonly send: SendAdvert;
+  readonly vips: VipControl;
+  readonly announcer: Announcer;
+  readonly onTransition: (t: Transition) => void;
+  /** Notable events that are not transitions (interval adopted, re-assert). */
+  readonly onEvent?: (reason: string) => void;
+}
+
+/**
+ * Runs one VRRP instance: feeds events to the pure state machine, performs its actions in
+ * order, and keeps one timer armed for the earliest deadline. All timing goes through the
+ * injected clock.
+ */
+export class InstanceRunner {
+  private s: FsmState;
+  private cancelTimer: Cancel | undefined;
+  private vipOps: Promise<void> = Promise.resolve();
+  /** Last transition, for status. */
+  last: Transition | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly cfg: FsmConfig,
+    basePriority: number,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.s = initialState(cfg, basePriority, deps.clock.now());
+  }
+
+  /** The current state (read-only snapshot). */
+  get state(): FsmState {
+    return this.s;
+  }
+
+  start(): void {
+    this.apply({ type: 'startup' });
+  }
+
+  /** Graceful stop: priority-0 advert and VIP removal when MASTER; resolves when VIPs are gone. */
+  async stop(): Promise<void> {
+    this.apply({ type: 'shutdown' });
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.deps.announcer.stop();
+    await this.vipOps;
+  }
+
+  /** A validated advert for this instance. */
+  advert(from: string, priority: number, advertIntMs: number): void {
+    this.apply({ type: 'advert', from, priority, advertIntMs });
+  }
+
+  setPriority(priority: number): void {
+    this.apply({ type: 'priority', priority: Math.max(1, Math.min(255, priority)) });
+  }
+
+  fault(reason: string): void {
+    this.apply({ type: 'fault', reason });
+  }
+
+  faultCleared(): void {
+    this.apply({ type: 'faultCleared' });
+  }
+
+  /** Resolves when queued VIP changes are done (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.vipOps;
+  }
+
+  private apply(ev: FsmEvent): void {
+    const now = this.deps.clock.now();
+    const before = this.s.phase;
+    const r = step(this.cfg, this.s, ev, now);
+    this.s = r.state;
+    for (const a of r.actions) {
+      switch (a.type) {
+        case 'sendAdvert':
+          this.deps.send(a.priority);
+          break;
+        case 'addVips':
+          this.queueVip(() => this.deps.vips.add());
+          break;
+        case 'removeVips':
+          this.deps.announcer.stop();
+          this.queueVip(() => this.deps.vips.remove());
+          break;
+        case 'announce':
+          this.deps.announcer.start(before === 'MASTER' && this.s.phase === 'MASTER' ? 'reassert' : 'takeover');
+          break;
+        case 'notify':
+          break;
+      }
+    }
+    if (this.s.phase !== before) {
+      this.last = { instance: this.name, from: before, to: this.s.phase, reason: r.reason ?? ev.type, priority: this.s.priority, at: now };
+      this.deps.onTransition(this.last);
+    } else if (r.reason) this.deps.onEvent?.(r.reason);
+    this.arm();
+  }
+
+  /** VIP changes run one after another, in transition order. */
+  private queueVip(op: () => Promise<void>): void {
+    this.vipOps = this.vipOps.then(op, op);
+  }
+
+  private arm(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    const t = this.s.timers;
+    const candidates: [number, FsmEvent][] = [];
+    if (t.advert !== undefined) candidates.push([t.advert, { type: 'advertTimer' }]);
+    if (t.masterDown !== undefined) candidates.push([t.masterDown, { type: 'masterDownTimer' }]);
+    if (candidates.length === 0) return;
+    candidates.sort((a, b) => a[0] - b[0]);
+    const [at, ev] = candidates[0]!;
+    this.cancelTimer = this.deps.clock.setTimeout(() => {
+      this.cancelTimer = undefined;
+      this.apply(ev);
+    }, at - this.deps.clock.now());
+  }
+}
