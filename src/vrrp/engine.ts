@@ -6,13 +6,14 @@ import { PacketSender } from '../net/packet-socket.js';
 import { type AddrInfo, KernelRtnl, type LinkInfo, type Rtnl, SCOPES } from '../net/rtnl.js';
 import { type ReceivedPacket, VrrpSocket } from '../net/vrrp-socket.js';
 import { type Clock, realClock } from '../util/clock.js';
-import { ScriptQueue, splitCommand } from '../util/command.js';
+import { ScriptQueue, runScript, splitCommand } from '../util/command.js';
 import { RateLimiter } from '../util/rate-limit.js';
 import { BurstAnnouncer } from './announce.js';
 import type { Phase } from './fsm.js';
 import { AUTH_PASS, VRRP_MCAST4, VRRP_MCAST6, encode } from './packet.js';
 import { DROP_CODES, type DropCode, type InstanceView, validateAdvert } from './receive.js';
 import { InstanceRunner, type Transition } from './runner.js';
+import { ScriptTracker } from './track-script.js';
 
 /** A problem that stops the engine from starting (unknown interface, no source address...). */
 export class EngineError extends Error {
@@ -37,6 +38,10 @@ export interface InstanceStatus {
 
 interface Inst {
   readonly cfg: VrrpInstance;
+  /** Active fault sources (interface down, script failed) → reason. */
+  readonly faults: Map<string, string>;
+  /** Priority adjustments from weighted tracking, by source. */
+  readonly weights: Map<string, number>;
   readonly view: InstanceView;
   readonly runner: InstanceRunner;
   readonly socket: VrrpSocket;
@@ -66,6 +71,7 @@ export class VrrpEngine {
   private readonly limiter: RateLimiter;
   private readonly clock: Clock;
   private links = new Map<string, LinkInfo>();
+  private readonly trackers = new Map<string, ScriptTracker>();
   private rtnl!: Rtnl;
   private stopped = false;
 
@@ -94,6 +100,54 @@ export class VrrpEngine {
     this.links = new Map((await this.rtnl.links()).map((l) => [l.name, l]));
     const addrs = await this.rtnl.addresses();
     for (const vi of this.config.vrrpInstances) this.setup(vi, addrs);
+    // keepalived runs a vrrp_script only when some instance tracks it.
+    const tracked = new Set(this.config.vrrpInstances.flatMap((vi) => vi.trackScript.map((t) => t.name)));
+    for (const sc of this.config.vrrpScripts) {
+      if (!tracked.has(sc.name)) continue;
+      const argv = splitCommand(sc.script.command);
+      const timing = { intervalMs: sc.intervalMs, timeoutMs: sc.timeoutMs ?? sc.intervalMs, rise: sc.rise, fall: sc.fall, initFail: sc.initFail };
+      const tr = new ScriptTracker(sc.name, timing, this.clock, (timeoutMs) => runScript(argv, { timeoutMs }), (up, reason) => {
+        this.deps.log.info({ op: 'vrrp.script', script: sc.name, up, reason }, reason);
+        this.scriptChanged(sc.name);
+      });
+      this.trackers.set(sc.name, tr);
+    }
+  }
+
+  /** Re-applies every instance's view of a script after it flipped. */
+  private scriptChanged(name: string): void {
+    for (const inst of this.insts.values()) if (inst.cfg.trackScript.some((t) => t.name === name)) this.applyScripts(inst, true);
+  }
+
+  /** Turns the tracked scripts' states into faults and weights for `inst`. */
+  private applyScripts(inst: Inst, reevaluate: boolean): void {
+    const byName = new Map(this.config.vrrpScripts.map((s) => [s.name, s]));
+    for (const t of inst.cfg.trackScript) {
+      const sc = byName.get(t.name);
+      const tr = this.trackers.get(t.name);
+      if (!sc || !tr) continue;
+      const weight = t.weight ?? sc.weight;
+      const up = (t.reverse ?? sc.weightReverse) ? !tr.up : tr.up;
+      const key = `script:${t.name}`;
+      inst.faults.delete(key);
+      inst.weights.delete(key);
+      if (weight === 0 && !up) inst.faults.set(key, `vrrp_script ${t.name} is down`);
+      else if (weight > 0 && up) inst.weights.set(key, weight);
+      else if (weight < 0 && !up) inst.weights.set(key, weight);
+    }
+    if (reevaluate) this.reevaluate(inst);
+  }
+
+  /** Recomputes the effective priority and the fault state from the tracking sources. */
+  private reevaluate(inst: Inst): void {
+    const base = inst.cfg.priority;
+    const sum = [...inst.weights.values()].reduce((a, b) => a + b, 0);
+    // keepalived: tracking never moves an address owner; others stay within 1..254.
+    const prio = base === 255 ? 255 : Math.max(1, Math.min(254, base + sum));
+    inst.runner.setPriority(prio);
+    const phase = inst.runner.state.phase;
+    if (inst.faults.size > 0 && phase !== 'FAULT' && phase !== 'INIT') inst.runner.fault([...inst.faults.values()].join('; '));
+    else if (inst.faults.size === 0 && phase === 'FAULT') inst.runner.faultCleared();
   }
 
   private setup(vi: VrrpInstance, addrs: AddrInfo[]): void {
@@ -180,7 +234,7 @@ export class VrrpEngine {
         onEvent: (reason) => log.info({ op: 'vrrp.event', instance: vi.name, reason }, reason),
       },
     );
-    inst = { cfg: vi, view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, notify };
+    inst = { cfg: vi, faults: new Map(), weights: new Map(), view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, notify };
     sock.byVrid.set(vi.vrid, inst);
     this.insts.set(vi.name, inst);
   }
@@ -191,8 +245,26 @@ export class VrrpEngine {
       // VIPs left by an earlier run stay only if this node wins the election again.
       if (inst.cfg.priority !== 255) await this.vipChange(inst.cfg, [...inst.cfg.virtualIpaddress, ...inst.cfg.virtualIpaddressExcluded], 'remove', true);
       inst.runner.start();
-      const link = this.links.get(inst.cfg.interface!);
-      if (link && !link.running) inst.runner.fault(`interface ${link.name} is down`);
+      this.applyLinks(inst);
+      this.applyScripts(inst, false);
+      this.reevaluate(inst);
+    }
+    for (const tr of this.trackers.values()) tr.start();
+  }
+
+  /** Turns the link state of the instance's interface and tracked interfaces into faults and weights. */
+  private applyLinks(inst: Inst): void {
+    const own = inst.cfg.interface!;
+    const entries = [{ name: own, weight: undefined as number | undefined }, ...inst.cfg.trackInterface.filter((t) => t.name !== own)];
+    for (const t of entries) {
+      const running = this.links.get(t.name)?.running === true;
+      const key = `if:${t.name}`;
+      inst.faults.delete(key);
+      inst.weights.delete(key);
+      const w = t.weight ?? 0;
+      if (w === 0 && !running) inst.faults.set(key, `interface ${t.name} is down`);
+      else if (w > 0 && running) inst.weights.set(key, w);
+      else if (w < 0 && !running) inst.weights.set(key, w);
     }
   }
 
@@ -200,6 +272,7 @@ export class VrrpEngine {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const tr of this.trackers.values()) tr.stop();
     await Promise.all([...this.insts.values()].map((i) => i.runner.stop()));
     await Promise.all([...this.insts.values()].map((i) => i.notify.idle()));
     this.closeAll();
@@ -254,17 +327,13 @@ export class VrrpEngine {
     const prev = this.links.get(l.name);
     this.links.set(l.name, l);
     if (prev && prev.running === l.running) return;
+    if (prev) this.deps.log.info({ op: 'link', ifname: l.name, running: l.running }, `interface ${l.name} is ${l.running ? 'up' : 'down'}`);
     for (const inst of this.insts.values()) {
-      const tracked = inst.cfg.interface === l.name || inst.cfg.trackInterface.some((t) => t.name === l.name && t.weight === undefined);
-      if (!tracked) continue;
-      if (!l.running) inst.runner.fault(`interface ${l.name} is down`);
-      else if (this.allTrackedUp(inst)) inst.runner.faultCleared();
+      const tracked = inst.cfg.interface === l.name || inst.cfg.trackInterface.some((t) => t.name === l.name);
+      if (!tracked || this.stopped) continue;
+      this.applyLinks(inst);
+      this.reevaluate(inst);
     }
-  }
-
-  private allTrackedUp(inst: Inst): boolean {
-    const names = [inst.cfg.interface!, ...inst.cfg.trackInterface.filter((t) => t.weight === undefined).map((t) => t.name)];
-    return names.every((n) => this.links.get(n)?.running === true);
   }
 
   private async vipChange(vi: VrrpInstance, vips: readonly VirtualIp[], op: 'add' | 'remove', quiet = false): Promise<void> {
