@@ -1,0 +1,167 @@
+// The VRRP engine on real sockets in the namespace lab: two vigil directors, and vigil beside
+// the real keepalived, with timings read from the wire.
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { keepalivedConf, startKeepalived, type VrrpInstanceOptions } from '../lab/keepalived.js';
+import { type Lab, createLab } from '../lab/netns.js';
+import type { Proc } from '../lab/proc.js';
+import { waitFor } from '../lab/wait.js';
+import { decodePcap } from '../lab/wire/decode.js';
+import { bursts, gratuitousArps, unsolicitedNAs, vrrpAdverts } from '../lab/wire/select.js';
+import { repoRoot } from '../helpers/paths.js';
+
+const VRID = 51;
+const VIP = '192.168.77.100';
+const VIP6 = 'fd00:77::100';
+const masterDown = (prio: number, advS = 1, v: 2 | 3 = 2) => 3 * advS * 1000 + (v === 2 ? ((256 - prio) * 1000) / 256 : ((256 - prio) * advS * 1000) / 256);
+
+/** Starts vigil in `node` with the same single-instance config the keepalived helper writes. */
+function startVigil(lab: Lab, node: string, o: VrrpInstanceOptions): Proc {
+  const dir = lab.folder(`vigil-${node}`);
+  const conf = join(dir, 'keepalived.conf');
+  writeFileSync(conf, keepalivedConf(node, o));
+  return lab.spawn(node, [process.execPath, join(repoRoot, 'bin/vigil.js'), 'run', '-f', conf, '--log-format', 'json', '--log-level', 'debug'], { name: `vigil-${node}` });
+}
+
+async function holds(lab: Lab, node: string, vip: string): Promise<boolean> {
+  const out = await lab.execOk(node, ['ip', '-o', 'addr', 'show', 'dev', 'eth0']);
+  return out.includes(` ${vip}/`);
+}
+
+function report(t: Test, lab: Lab): void {
+  t.teardown(() => {
+    if (!t.passing()) t.comment(lab.logTail(40));
+  });
+}
+
+t.test('two vigil directors: election, kill -9 of the master, return and preempt', async (t) => {
+  const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
+  report(t, lab);
+  const cap = await lab.capture('sw', 'br0', { filter: ['vrrp', 'or', 'arp'] });
+  const o = { vrid: VRID, vips: [`${VIP}/24`] };
+  startVigil(lab, 'dir2', { ...o, priority: 100 });
+  let v1 = startVigil(lab, 'dir1', { ...o, priority: 150 });
+  await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'dir1 (150) holds the VIP', timeoutMs: 10000, intervalMs: 100 });
+  await waitFor(async () => !(await holds(lab, 'dir2', VIP)), { desc: 'dir2 does not', timeoutMs: 3000, intervalMs: 100 });
+
+  v1.signal('SIGKILL');
+  await v1.exited;
+  await waitFor(() => holds(lab, 'dir2', VIP), { desc: 'dir2 takes over after the crash', timeoutMs: 8000, intervalMs: 50 });
+  t.ok(await holds(lab, 'dir1', VIP), 'a crashed process cannot remove its VIP (the kernel keeps it)');
+
+  // dir1 returns: it removes its stale VIP as BACKUP, then preempts after master_down.
+  v1 = startVigil(lab, 'dir1', { ...o, priority: 150 });
+  await waitFor(async () => (await holds(lab, 'dir1', VIP)) && !(await holds(lab, 'dir2', VIP)), { desc: 'dir1 preempts', timeoutMs: 10000, intervalMs: 100 });
+
+  const ads = vrrpAdverts(await cap.packets(), VRID);
+  t.ok(ads.every((a) => a.ip?.ttl === 255 && a.vrrp.checksumOk && a.vrrp.version === 2), 'every advert: TTL 255, v2, valid checksum');
+  const d1 = lab.node('dir1').ipv4;
+  const d2 = lab.node('dir2').ipv4;
+  // Crash: the last advert of dir1 before the gap → the first advert of dir2 as master.
+  const firstMaster2 = ads.findIndex((a, i) => a.ip?.src === d2 && i > 0 && ads.slice(0, i).some((x) => x.ip?.src === d1 && x.vrrp.priority === 150) && a.tsMs - (ads.slice(0, i).filter((x) => x.ip?.src === d1).at(-1)?.tsMs ?? 0) > 3000);
+  if (!t.ok(firstMaster2 > 0, 'takeover advert found')) return;
+  const lastOf1 = ads.slice(0, firstMaster2).filter((x) => x.ip?.src === d1).at(-1)!;
+  const gap = ads[firstMaster2]!.tsMs - lastOf1.tsMs;
+  const want = masterDown(100);
+  t.ok(Math.abs(gap - want) < 25, `last master advert → first backup advert ${gap.toFixed(3)} ms (RFC master_down ${want} ms; keepalived 3610 ms)`);
+  const garps = bursts(gratuitousArps(await cap.packets(), VIP).filter((p) => p.tsMs >= ads[firstMaster2]!.tsMs), 1);
+  t.equal(garps[0]?.length, 5, 'a burst of 5 gratuitous ARPs on takeover');
+  t.ok(garps[0] && garps[0][0]!.tsMs - ads[firstMaster2]!.tsMs < 5, 'first GARP within 5 ms of the takeover advert');
+});
+
+t.test('graceful stop: priority-0 advert, takeover after skew', async (t) => {
+  const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
+  report(t, lab);
+  const cap = await lab.capture('sw', 'br0', { filter: ['vrrp'] });
+  const o = { vrid: VRID, vips: [`${VIP}/24`], version: 3 as const };
+  const v1 = startVigil(lab, 'dir1', { ...o, priority: 150 });
+  startVigil(lab, 'dir2', { ...o, priority: 100 });
+  await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'dir1 master', timeoutMs: 10000, intervalMs: 100 });
+  await waitFor(async () => vrrpAdverts(decodePcap(await readFile(cap.file))).filter((a) => a.vrrp.priority === 150).length >= 2, { desc: 'adverts seen', timeoutMs: 5000 });
+  v1.signal('SIGTERM');
+  t.match(await v1.exited, { code: 0 }, 'vigil exits 0 on SIGTERM');
+  t.notOk(await holds(lab, 'dir1', VIP), 'VIP released on stop');
+  await waitFor(() => holds(lab, 'dir2', VIP), { desc: 'dir2 takes over', timeoutMs: 5000, intervalMs: 20 });
+  await waitFor(async () => vrrpAdverts(decodePcap(await readFile(cap.file))).some((a) => a.vrrp.priority === 100), { desc: 'dir2 advert', timeoutMs: 3000 });
+  const ads = vrrpAdverts(await cap.packets(), VRID);
+  const p0 = ads.filter((a) => a.vrrp.priority === 0);
+  t.equal(p0.length, 1, 'exactly one priority-0 advert');
+  const take = ads.find((a) => a.vrrp.priority === 100 && a.tsMs > p0[0]!.tsMs)!;
+  const skew = ((256 - 100) * 1000) / 256;
+  const gap = take.tsMs - p0[0]!.tsMs;
+  t.ok(Math.abs(gap - skew) < 25, `priority 0 → takeover ${gap.toFixed(3)} ms (skew ${skew} ms; keepalived 610 ms)`);
+});
+
+for (const [desc, vigilPrio, kaPrio] of [
+  ['keepalived master, vigil backup', 100, 150],
+  ['vigil master, keepalived backup', 150, 100],
+] as const) {
+  t.test(`interop VRRPv2 IPv4: ${desc}`, async (t) => {
+    const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
+    report(t, lab);
+    const o = { vrid: VRID, vips: [`${VIP}/24`], authPass: 's3cr3t' };
+    const ka = startKeepalived(lab, 'dir1', { ...o, priority: kaPrio });
+    const vg = startVigil(lab, 'dir2', { ...o, priority: vigilPrio });
+    const master = kaPrio > vigilPrio ? 'dir1' : 'dir2';
+    const backup = master === 'dir1' ? 'dir2' : 'dir1';
+    await waitFor(() => holds(lab, master, VIP), { desc: `${master} is master`, timeoutMs: 10000, intervalMs: 100 });
+    await new Promise((r) => setTimeout(r, 2500));
+    t.ok(await holds(lab, master, VIP), 'the master keeps the VIP');
+    t.notOk(await holds(lab, backup, VIP), 'the backup stays backup');
+    (master === 'dir1' ? ka.proc : vg).signal('SIGTERM');
+    await waitFor(() => holds(lab, backup, VIP), { desc: `${backup} takes over on graceful stop`, timeoutMs: 5000, intervalMs: 50 });
+  });
+}
+
+t.test('interop VRRPv3 IPv6 with keepalived: vigil takes over from a stopping keepalived', async (t) => {
+  const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
+  report(t, lab);
+  const cap = await lab.capture('sw', 'br0', { filter: ['ip6'] });
+  const o = { vrid: VRID, vips: [`${VIP6}/64`], version: 3 as const };
+  const ka = startKeepalived(lab, 'dir1', { ...o, priority: 150 });
+  startVigil(lab, 'dir2', { ...o, priority: 100 });
+  await waitFor(() => holds(lab, 'dir1', VIP6), { desc: 'keepalived master (v6)', timeoutMs: 12000, intervalMs: 100 });
+  await new Promise((r) => setTimeout(r, 1500));
+  t.notOk(await holds(lab, 'dir2', VIP6), 'vigil stays backup');
+  ka.proc.signal('SIGTERM');
+  await waitFor(() => holds(lab, 'dir2', VIP6), { desc: 'vigil takes the IPv6 VIP', timeoutMs: 5000, intervalMs: 50 });
+  await waitFor(async () => unsolicitedNAs(decodePcap(await readFile(cap.file)), VIP6).some((p) => p.link?.src === lab.node('dir2').mac), { desc: 'unsolicited NA from vigil', timeoutMs: 3000 });
+  const ads = vrrpAdverts(await cap.packets(), VRID);
+  const mine = ads.filter((a) => a.link?.src === lab.node('dir2').mac);
+  t.ok(mine.length >= 1 && mine.every((a) => a.ip?.ttl === 255 && a.vrrp.checksumOk && a.vrrp.version === 3), 'vigil v6 adverts: hop limit 255, valid v3 checksum');
+});
+
+t.test('negative vectors on the wire: the master stays, each drop is logged with its reason', async (t) => {
+  const lab = await createLab(t, { nodes: [{ name: 'dir1', ipv4: '192.168.77.1/24' }, { name: 'client', ipv4: '192.168.77.10/24' }] });
+  report(t, lab);
+  const v1 = startVigil(lab, 'dir1', { vrid: VRID, vips: [`${VIP}/24`], priority: 150 });
+  await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'dir1 master', timeoutMs: 10000, intervalMs: 100 });
+  // The v2 section of shared/vectors/vrrp/negative_cases.txt, sent from the client as crafted.
+  const { readFileSync } = await import('node:fs');
+  const { sharedDir } = await import('../helpers/paths.js');
+  const text = readFileSync(join(sharedDir, 'vectors/vrrp/negative_cases.txt'), 'utf8');
+  const v2 = text.split('## ')[1]!;
+  const cases = [...v2.matchAll(/^(\w+) ([0-9a-f]+)$/gm)].map((m) => ({ name: m[1]!, hex: m[2]! })).filter((c) => c.name !== 'valid_prio200');
+  t.ok(cases.length >= 9, `${cases.length} crafted packets`);
+  await lab.execOk('client', ['ip', 'route', 'add', '224.0.0.0/4', 'dev', 'eth0']);
+  await lab.execOk('client', [process.execPath, join(repoRoot, 'test/lab/fixtures/send-raw-ip.mjs'), join(repoRoot, 'node_modules/koffi/index.js'), ...cases.map((c) => c.hex)]);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.ok(await holds(lab, 'dir1', VIP), 'still master after every bad packet');
+  t.ok(v1.running, 'vigil still running');
+  const log = (await readFile(v1.stderrPath, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { op?: string; reason?: string; to?: string };
+      } catch {
+        return {};
+      }
+    });
+  const reasons = log.filter((l) => l.op === 'vrrp.drop').map((l) => l.reason);
+  for (const want of ['too-short', 'ttl', 'checksum', 'advert-interval', 'version', 'type', 'addresses', 'length'])
+    t.ok(reasons.includes(want), `dropped and logged: ${want}`);
+  t.same(log.filter((l) => l.op === 'vrrp.transition').map((l) => l.to), ['BACKUP', 'MASTER'], 'no transition after startup and election');
+});
