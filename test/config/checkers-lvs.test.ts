@@ -1,6 +1,10 @@
 import t from 'tap';
 import { run, svc } from '../helpers/lvs.js';
 
+// Checkers that name a track_file or bfd_instance need it defined (appended, so line numbers of the rest stay).
+const TF = (name: string): string => `\ntrack_file ${name} {\n  file /tmp/${name}\n}`;
+const BFD = '\nbfd_instance b1 {\n  neighbor_ip 10.0.0.2\n}';
+
 // Checker blocks: keywords, defaults, inheritance from real_server / virtual_server, errors.
 // svc(vsLine, rsLine, checker): the checker block starts at line 8, column 5; its first inner line is 9.
 
@@ -98,11 +102,11 @@ const cases: Case[] = [
   { desc: 'UDP_CHECK length bound', input: svc('', '', blk('UDP_CHECK', 'max_reply_length 65536')), diags: ['9:24 error out-of-range'] },
   { desc: 'PING_CHECK', input: svc('', '', blk('PING_CHECK', 'retry 4')), ck: { type: 'PING_CHECK', retry: 4, connectIp: '10.0.1.1' }, diags: [] },
   { desc: 'PING_CHECK connect_port warns', input: svc('', '', blk('PING_CHECK', 'connect_port 5')), diags: ['9:7 warning ignored'] },
-  { desc: 'FILE_CHECK', input: svc('', '', blk('FILE_CHECK', 'track_file tf1', 'weight -5 reverse')), ck: { type: 'FILE_CHECK', trackFile: 'tf1', weight: -5, weightReverse: true, dynamic: false } },
+  { desc: 'FILE_CHECK', input: svc('', '', blk('FILE_CHECK', 'track_file tf1', 'weight -5 reverse')) + TF('tf1'), ck: { type: 'FILE_CHECK', trackFile: 'tf1', weight: -5, weightReverse: true, dynamic: false } },
   { desc: 'FILE_CHECK without track_file', input: svc('', '', blk('FILE_CHECK', 'weight 2')), diags: ['8:5 error missing-keyword'] },
-  { desc: 'FILE_CHECK has no retry', input: svc('', '', blk('FILE_CHECK', 'track_file x', 'retry 2')), diags: ['10:7 error unknown-keyword'] },
-  { desc: 'BFD_CHECK', input: svc('', 'alpha', blk('BFD_CHECK', 'name b1')), ck: { type: 'BFD_CHECK', name: 'b1', alpha: true } },
-  { desc: 'BFD_CHECK has no weight', input: svc('', '', blk('BFD_CHECK', 'name b1', 'weight 3')), diags: ['10:7 error unknown-keyword'] },
+  { desc: 'FILE_CHECK has no retry', input: svc('', '', blk('FILE_CHECK', 'track_file x', 'retry 2')) + TF('x'), diags: ['10:7 error unknown-keyword'] },
+  { desc: 'BFD_CHECK', input: svc('', 'alpha', blk('BFD_CHECK', 'name b1')) + BFD, ck: { type: 'BFD_CHECK', name: 'b1', alpha: true } },
+  { desc: 'BFD_CHECK has no weight', input: svc('', '', blk('BFD_CHECK', 'name b1', 'weight 3')) + BFD, diags: ['10:7 error unknown-keyword'] },
   { desc: 'tls_compliant is not a 2.2.7 keyword', input: svc('', '', blk('SSL_GET', 'tls_compliant', 'url {', '  path /', '}')), diags: ['9:7 error unknown-keyword'] },
   {
     desc: 'fwmark service: checkers need connect_port',
