@@ -105,7 +105,7 @@ export const vrrpSyncGroupSpec: BlockSpec<VrrpSyncGroup> = {
     group: list('group', names, 'Member vrrp_instance names, one or more per line. Required.'),
     ...sharedTrackNotify,
     sync_group_tracking_weight: value('syncGroupTrackingWeight', laxBare(), 'Allow members to use differing tracking weights (keepalived warns this probably will not work).'),
-    global_tracking: value('syncGroupTrackingWeight', laxBare(), '', { deprecated: "use track_interface/track_script/track_file on the sync group (keepalived maps it to 'sync_group_tracking_weight')", aliasOf: 'sync_group_tracking_weight' }),
+    global_tracking: value('syncGroupTrackingWeight', laxBare(), 'Deprecated spelling of sync_group_tracking_weight.', { deprecated: "use track_interface/track_script/track_file on the sync group (keepalived maps it to 'sync_group_tracking_weight')", aliasOf: 'sync_group_tracking_weight' }),
   },
   entries: {
     field: 'misplaced' as never,
