@@ -25,7 +25,7 @@ const cases: Case[] = [
   { desc: 'twos scheduler', input: svc('lvs_sched twos'), vs: { lvsSched: 'twos' } },
   { desc: 'unknown scheduler', input: svc('lvs_sched rrr'), diags: ['5:13 error invalid-value'] },
   { desc: 'no lvs_sched: wlc with a warning', input: svc().replace('  lvs_sched rr\n', '  \n'), vs: { lvsSched: 'wlc' }, diags: ['1:1 warning default-scheduler'] },
-  { desc: 'no protocol: TCP with a warning', input: svc().replace('  protocol TCP\n', '  \n'), vs: { protocol: 'TCP' }, diags: ['1:1 warning default-protocol'] },
+  { desc: 'no protocol is an error (keepalived: UDP, -t exits 5)', input: svc().replace('  protocol TCP\n', '  \n'), diags: ['1:1 error missing-keyword'] },
   { desc: 'protocol is caseless', input: svc().replace('protocol TCP', 'protocol udp'), vs: { protocol: 'UDP' }, diags: [] },
   { desc: 'protocol SCTP', input: svc().replace('protocol TCP', 'protocol SCTP'), vs: { protocol: 'SCTP' } },
   { desc: 'bad protocol', input: svc().replace('protocol TCP', 'protocol ICMP'), diags: ['2:12 error invalid-value'] },

@@ -52,8 +52,10 @@ export function finishVirtualServer(o: Partial<VirtualServer>, stmt: Stmt, c: Bu
 
   if (vs.protocol === undefined) {
     vs.protocol = 'TCP';
+    // keepalived 2.2.7 silently runs such a service as UDP (and -t exits 5): almost never what was
+    // meant, so vigil asks for the protocol instead of guessing either way.
     if (vs.kind === 'ip' && !written(vs, 'protocol'))
-      c.diag.warn(kw, 'default-protocol', `${name} has no 'protocol': vigil uses TCP (keepalived 2.2.7 warns and falls back to UDP); write 'protocol TCP' to be explicit`);
+      c.diag.error(kw, 'missing-keyword', `${name} has no 'protocol': keepalived 2.2.7 falls back to UDP here (keepalived -t flags it); write 'protocol TCP' or 'protocol UDP'`);
   } else if (vs.kind === 'fwmark') c.diag.warn(fieldPos(vs, 'protocol')!, 'ignored', `${name}: 'protocol' is ignored for fwmark services (the mark selects the packets)`);
   if (vs.lvsSched === undefined) {
     vs.lvsSched = 'wlc';
