@@ -33,6 +33,7 @@ const c = {
   write: lib.func('long write(int fd, const void *buf, size_t len)'),
   read: lib.func('long read(int fd, _Out_ void *buf, size_t len)'),
   ifNameToIndex: lib.func('unsigned int if_nametoindex(const char *name)'),
+  mkfifo: lib.func('int mkfifo(const char *path, uint32 mode)'),
 };
 
 /** A failed system call, with the errno name as `code` (EPERM, ENODEV, ...). */
@@ -202,4 +203,9 @@ export function eventfdDrain(fd: number): void {
 /** poll(2) on a thread of the libuv pool; `fds` is an array of struct pollfd (8 bytes each). */
 export function pollAsync(fds: Buffer, count: number, timeoutMs: number, done: (err: unknown, ready: number) => void): void {
   c.poll.async(fds, count, timeoutMs, (err: unknown, res: number) => done(err, res));
+}
+
+/** mkfifo(3). */
+export function mkfifo(path: string, mode = 0o600): void {
+  check(`mkfifo ${path}`, c.mkfifo(path, mode));
 }

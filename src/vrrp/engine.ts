@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/compile.js';
 import type { VirtualIp, VrrpInstance } from '../config/schema/vrrp.js';
+import type { VrrpSyncGroup } from '../config/schema/vrrp-blocks.js';
 import { garpFrame, unsolicitedNaFrame } from '../net/frames.js';
 import { PacketSender } from '../net/packet-socket.js';
 import { type AddrInfo, KernelRtnl, type LinkInfo, type Rtnl, SCOPES } from '../net/rtnl.js';
@@ -14,6 +15,8 @@ import { AUTH_PASS, VRRP_MCAST4, VRRP_MCAST6, encode } from './packet.js';
 import { DROP_CODES, type DropCode, type InstanceView, validateAdvert } from './receive.js';
 import { InstanceRunner, type Transition } from './runner.js';
 import { ScriptTracker } from './track-script.js';
+import { FileTracker, fileEffect } from './track-file.js';
+import { NotifyFifo } from './notify-fifo.js';
 
 /** A problem that stops the engine from starting (unknown interface, no source address...). */
 export class EngineError extends Error {
@@ -72,6 +75,11 @@ export class VrrpEngine {
   private readonly clock: Clock;
   private links = new Map<string, LinkInfo>();
   private readonly trackers = new Map<string, ScriptTracker>();
+  private readonly files = new Map<string, FileTracker>();
+  private fifo: NotifyFifo | undefined;
+  /** Instance name → its sync group, if any. */
+  private readonly groupOf = new Map<string, VrrpSyncGroup>();
+  private syncing = false;
   private rtnl!: Rtnl;
   private stopped = false;
 
@@ -100,8 +108,24 @@ export class VrrpEngine {
     this.links = new Map((await this.rtnl.links()).map((l) => [l.name, l]));
     const addrs = await this.rtnl.addresses();
     for (const vi of this.config.vrrpInstances) this.setup(vi, addrs);
+    for (const g of this.config.vrrpSyncGroups) for (const m of g.group) this.groupOf.set(m, g);
+    const fifoSpec = this.config.globalDefs.vrrpNotifyFifo ?? this.config.globalDefs.notifyFifo;
+    if (fifoSpec)
+      this.fifo = new NotifyFifo(fifoSpec.path, (err) => {
+        if (this.limiter.allow('fifo') >= 0) this.deps.log.warn({ op: 'vrrp.fifo', err }, `notify FIFO ${fifoSpec.path}: ${(err as Error).message}`);
+      });
+    // A track_file is read only when something tracks it (keepalived does the same).
+    const trackedFiles = new Set([...this.config.vrrpInstances.flatMap((vi) => vi.trackFile.map((t) => t.name)), ...this.config.vrrpSyncGroups.flatMap((g) => g.trackFile.map((t) => t.name))]);
+    for (const tf of this.config.trackFiles) {
+      if (!trackedFiles.has(tf.name)) continue;
+      const ft = new FileTracker(tf.name, tf.file, (value) => {
+        this.deps.log.info({ op: 'vrrp.track_file', file: tf.file, name: tf.name, value }, `track_file ${tf.name} now holds ${value}`);
+        for (const inst of this.insts.values()) if (this.filesOf(inst).some((t) => t.name === tf.name)) this.applyFiles(inst, true);
+      }, tf.initFile);
+      this.files.set(tf.name, ft);
+    }
     // keepalived runs a vrrp_script only when some instance tracks it.
-    const tracked = new Set(this.config.vrrpInstances.flatMap((vi) => vi.trackScript.map((t) => t.name)));
+    const tracked = new Set([...this.config.vrrpInstances.flatMap((vi) => vi.trackScript.map((t) => t.name)), ...this.config.vrrpSyncGroups.flatMap((g) => g.trackScript.map((t) => t.name))]);
     for (const sc of this.config.vrrpScripts) {
       if (!tracked.has(sc.name)) continue;
       const argv = splitCommand(sc.script.command);
@@ -114,15 +138,42 @@ export class VrrpEngine {
     }
   }
 
+  /** The track_script entries that apply to an instance: its own and its sync group's. */
+  private scriptsOf(inst: Inst): readonly { name: string; weight?: number; reverse?: boolean }[] {
+    return [...inst.cfg.trackScript, ...(this.groupOf.get(inst.cfg.name)?.trackScript ?? [])];
+  }
+
+  /** The track_file entries that apply to an instance: its own and its sync group's. */
+  private filesOf(inst: Inst): readonly { name: string; weight?: number; reverse?: boolean }[] {
+    return [...inst.cfg.trackFile, ...(this.groupOf.get(inst.cfg.name)?.trackFile ?? [])];
+  }
+
+  /** Turns tracked file values into faults and weights for `inst`. */
+  private applyFiles(inst: Inst, reevaluate: boolean): void {
+    const byName = new Map(this.config.trackFiles.map((f) => [f.name, f]));
+    for (const t of this.filesOf(inst)) {
+      const tf = byName.get(t.name);
+      const ft = this.files.get(t.name);
+      if (!tf || !ft) continue;
+      const key = `file:${t.name}`;
+      inst.faults.delete(key);
+      inst.weights.delete(key);
+      const e = fileEffect(t.name, ft.value, t.weight ?? tf.weight, t.reverse ?? tf.weightReverse);
+      if (e.fault) inst.faults.set(key, e.reason);
+      else if (e.weight !== 0) inst.weights.set(key, e.weight);
+    }
+    if (reevaluate) this.reevaluate(inst);
+  }
+
   /** Re-applies every instance's view of a script after it flipped. */
   private scriptChanged(name: string): void {
-    for (const inst of this.insts.values()) if (inst.cfg.trackScript.some((t) => t.name === name)) this.applyScripts(inst, true);
+    for (const inst of this.insts.values()) if (this.scriptsOf(inst).some((t) => t.name === name)) this.applyScripts(inst, true);
   }
 
   /** Turns the tracked scripts' states into faults and weights for `inst`. */
   private applyScripts(inst: Inst, reevaluate: boolean): void {
     const byName = new Map(this.config.vrrpScripts.map((s) => [s.name, s]));
-    for (const t of inst.cfg.trackScript) {
+    for (const t of this.scriptsOf(inst)) {
       const sc = byName.get(t.name);
       const tr = this.trackers.get(t.name);
       if (!sc || !tr) continue;
@@ -247,15 +298,18 @@ export class VrrpEngine {
       inst.runner.start();
       this.applyLinks(inst);
       this.applyScripts(inst, false);
+      this.applyFiles(inst, false);
       this.reevaluate(inst);
     }
     for (const tr of this.trackers.values()) tr.start();
+    for (const f of this.files.values()) f.start();
   }
 
   /** Turns the link state of the instance's interface and tracked interfaces into faults and weights. */
   private applyLinks(inst: Inst): void {
     const own = inst.cfg.interface!;
-    const entries = [{ name: own, weight: undefined as number | undefined }, ...inst.cfg.trackInterface.filter((t) => t.name !== own)];
+    const group = this.groupOf.get(inst.cfg.name)?.trackInterface ?? [];
+    const entries = [{ name: own, weight: undefined as number | undefined }, ...[...inst.cfg.trackInterface, ...group].filter((t) => t.name !== own)];
     for (const t of entries) {
       const running = this.links.get(t.name)?.running === true;
       const key = `if:${t.name}`;
@@ -273,6 +327,7 @@ export class VrrpEngine {
     if (this.stopped) return;
     this.stopped = true;
     for (const tr of this.trackers.values()) tr.stop();
+    for (const f of this.files.values()) f.stop();
     await Promise.all([...this.insts.values()].map((i) => i.runner.stop()));
     await Promise.all([...this.insts.values()].map((i) => i.notify.idle()));
     this.closeAll();
@@ -321,6 +376,48 @@ export class VrrpEngine {
     const specific = t.to === 'MASTER' ? vi.notifyMaster : t.to === 'BACKUP' ? vi.notifyBackup : t.to === 'FAULT' ? vi.notifyFault : vi.notifyStop;
     if (specific) inst.notify.push(splitCommand(specific.command));
     if (vi.notify) inst.notify.push([...splitCommand(vi.notify.command), 'INSTANCE', vi.name, t.to === 'INIT' ? 'STOP' : t.to, String(t.priority)]);
+    this.fifo?.write(`INSTANCE "${vi.name}" ${t.to === 'INIT' ? 'STOP' : t.to} ${t.priority}`);
+    this.sync(inst, t);
+  }
+
+  /**
+   * vrrp_sync_group: members move together (keepalived vrrp_sync.c): one becomes MASTER → the
+   * others in BACKUP follow; one falls back to BACKUP → the masters follow; one enters FAULT →
+   * the others are held in FAULT until it leaves it. Group notify scripts and FIFO lines fire
+   * once per group change.
+   */
+  private sync(inst: Inst, t: Transition): void {
+    const g = this.groupOf.get(inst.cfg.name);
+    if (!g || this.syncing || this.stopped) return;
+    this.syncing = true;
+    try {
+      const members = g.group.map((n) => this.insts.get(n)).filter((m): m is Inst => m !== undefined && m !== inst);
+      const why = `sync group ${g.name}: ${inst.cfg.name} is ${t.to}`;
+      for (const m of members) {
+        if (t.to === 'MASTER') m.runner.syncMaster(why);
+        else if (t.to === 'BACKUP' && t.from === 'MASTER') m.runner.syncBackup(why);
+        if (t.to === 'FAULT') {
+          m.faults.set(`sync:${g.name}`, why);
+          this.reevaluate(m);
+        } else if (t.from === 'FAULT') {
+          m.faults.delete(`sync:${g.name}`);
+          this.reevaluate(m);
+        }
+      }
+      const states = new Set([inst, ...members].map((m) => m.runner.state.phase));
+      if (states.size === 1) this.groupNotify(g, t.to, inst);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private groupNotify(g: VrrpSyncGroup, to: Phase, via: Inst): void {
+    const state = to === 'INIT' ? 'STOP' : to;
+    const specific = to === 'MASTER' ? g.notifyMaster : to === 'BACKUP' ? g.notifyBackup : to === 'FAULT' ? g.notifyFault : g.notifyStop;
+    if (specific) via.notify.push(splitCommand(specific.command));
+    if (g.notify) via.notify.push([...splitCommand(g.notify.command), 'GROUP', g.name, state, '0']);
+    this.fifo?.write(`GROUP "${g.name}" ${state}`);
+    this.deps.log.info({ op: 'vrrp.group', group: g.name, state }, `(${g.name}) sync group entering ${state}`);
   }
 
   private onLink(l: LinkInfo): void {
@@ -329,7 +426,7 @@ export class VrrpEngine {
     if (prev && prev.running === l.running) return;
     if (prev) this.deps.log.info({ op: 'link', ifname: l.name, running: l.running }, `interface ${l.name} is ${l.running ? 'up' : 'down'}`);
     for (const inst of this.insts.values()) {
-      const tracked = inst.cfg.interface === l.name || inst.cfg.trackInterface.some((t) => t.name === l.name);
+      const tracked = inst.cfg.interface === l.name || inst.cfg.trackInterface.some((t) => t.name === l.name) || (this.groupOf.get(inst.cfg.name)?.trackInterface.some((t) => t.name === l.name) ?? false);
       if (!tracked || this.stopped) continue;
       this.applyLinks(inst);
       this.reevaluate(inst);
@@ -381,6 +478,7 @@ export class VrrpEngine {
   private closeAll(): void {
     for (const s of this.sockets.values()) s.socket.close();
     for (const s of this.senders.values()) s.close();
+    this.fifo?.close();
     this.rtnl?.close();
   }
 }

@@ -52,7 +52,10 @@ export type FsmEvent =
   | { readonly type: 'advert'; readonly from: string; readonly priority: number; readonly advertIntMs: number }
   | { readonly type: 'priority'; readonly priority: number }
   | { readonly type: 'fault'; readonly reason: string }
-  | { readonly type: 'faultCleared' };
+  | { readonly type: 'faultCleared' }
+  /** vrrp_sync_group: another member became MASTER / BACKUP; follow it (keepalived vrrp_sync). */
+  | { readonly type: 'syncMaster'; readonly reason: string }
+  | { readonly type: 'syncBackup'; readonly reason: string };
 
 /** Side effects for the caller, in order. */
 export type FsmAction =
@@ -122,6 +125,12 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
     case 'faultCleared':
       if (s.phase !== 'FAULT') return { state: s, actions: [] };
       return becomeBackup(cfg, s, now, 'fault cleared', undefined);
+    case 'syncMaster':
+      if (s.phase !== 'BACKUP') return { state: s, actions: [] };
+      return becomeMaster(cfg, s, now, ev.reason);
+    case 'syncBackup':
+      if (s.phase !== 'MASTER') return { state: s, actions: [] };
+      return becomeBackup(cfg, s, now, ev.reason, undefined);
   }
 }
 

@@ -94,6 +94,16 @@ export class InstanceRunner {
     this.apply({ type: 'faultCleared' });
   }
 
+  /** Follow a sync-group member into MASTER (only from BACKUP). */
+  syncMaster(reason: string): void {
+    this.apply({ type: 'syncMaster', reason });
+  }
+
+  /** Follow a sync-group member into BACKUP (only from MASTER). */
+  syncBackup(reason: string): void {
+    this.apply({ type: 'syncBackup', reason });
+  }
+
   /** Resolves when queued VIP changes are done (tests, shutdown). */
   settled(): Promise<void> {
     return this.vipOps;

@@ -120,3 +120,18 @@ t.test('events in the wrong phase are no-ops', async (t) => {
     t.same(r.actions, []);
   }
 });
+
+t.test('sync group events move BACKUP↔MASTER only', async (t) => {
+  const cfg: FsmConfig = { version: 2, advertIntMs: 1000, preempt: true, preemptDelayMs: 0, primaryAddress: '10.0.0.1' };
+  let s = step(cfg, initialState(cfg, 100, 0), { type: 'startup' }, 0).state;
+  const m = step(cfg, s, { type: 'syncMaster', reason: 'sync group G: VI_2 is MASTER' }, 10);
+  t.equal(m.state.phase, 'MASTER');
+  t.equal(m.reason, 'sync group G: VI_2 is MASTER');
+  t.same(m.actions.map((a) => a.type), ['sendAdvert', 'addVips', 'announce', 'notify']);
+  s = m.state;
+  const b = step(cfg, s, { type: 'syncBackup', reason: 'sync group G: VI_2 is BACKUP' }, 20);
+  t.equal(b.state.phase, 'BACKUP');
+  t.same(b.actions.map((a) => a.type), ['removeVips', 'notify']);
+  const f = step(cfg, { ...s, phase: 'FAULT' }, { type: 'syncMaster', reason: 'x' }, 30);
+  t.equal(f.state.phase, 'FAULT', 'a FAULT member is not forced to MASTER');
+});
