@@ -11,6 +11,7 @@ import { waitFor } from '../lab/wait.js';
 import { decodePcap } from '../lab/wire/decode.js';
 import { bursts, gratuitousArps, unsolicitedNAs, vrrpAdverts } from '../lab/wire/select.js';
 import { repoRoot } from '../helpers/paths.js';
+import { startVigilConf } from '../helpers/vigil-lab.js';
 
 const VRID = 51;
 const VIP = '192.168.77.100';
@@ -164,4 +165,31 @@ t.test('negative vectors on the wire: the master stays, each drop is logged with
   for (const want of ['too-short', 'ttl', 'checksum', 'advert-interval', 'version', 'type', 'addresses', 'length'])
     t.ok(reasons.includes(want), `dropped and logged: ${want}`);
   t.same(log.filter((l) => l.op === 'vrrp.transition').map((l) => l.to), ['BACKUP', 'MASTER'], 'no transition after startup and election');
+});
+
+t.test('interop unicast (unicast_src_ip / unicast_peer), VRRPv3: vigil and keepalived elect and fail over', async (t) => {
+  const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
+  report(t, lab);
+  const a1 = lab.node('dir1').ipv4;
+  const a2 = lab.node('dir2').ipv4;
+  const conf = (self: string, peer: string, prio: number) =>
+    keepalivedConf(self, { vrid: VRID, priority: prio, vips: [`${VIP}/24`], version: 3 }).replace(
+      '  virtual_ipaddress {',
+      `  unicast_src_ip ${self}\n  unicast_peer {\n    ${peer}\n  }\n  virtual_ipaddress {`,
+    );
+  const cap = await lab.capture('sw', 'br0', { filter: ['vrrp'] });
+  const kdir = lab.folder('ka-unicast');
+  writeFileSync(join(kdir, 'k.conf'), conf(a1, a2, 100));
+  const ka = lab.spawn('dir1', ['keepalived', '-n', '-l', '-D', '-P', '-f', join(kdir, 'k.conf'), '-p', join(kdir, 'k.pid'), '-r', join(kdir, 'v.pid'), '-c', join(kdir, 'c.pid')], { name: 'keepalived-dir1' });
+  const vg = startVigilConf(lab, 'dir2', conf(a2, a1, 150));
+  await waitFor(() => holds(lab, 'dir2', VIP), { desc: 'vigil (150) master over unicast', timeoutMs: 10000, intervalMs: 100 });
+  await new Promise((r) => setTimeout(r, 2000));
+  t.notOk(await holds(lab, 'dir1', VIP), 'keepalived stays backup (it hears vigil by unicast)');
+  vg.signal('SIGTERM');
+  await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'keepalived takes over after vigil stops', timeoutMs: 5000, intervalMs: 50 });
+  const ads = vrrpAdverts(await cap.packets(), VRID);
+  const fromVigil = ads.filter((a) => a.ip?.src === a2);
+  t.ok(fromVigil.length >= 2, `${fromVigil.length} adverts from vigil`);
+  t.ok(fromVigil.every((a) => a.ip?.dst === a1 && a.ip?.ttl === 255 && a.vrrp.checksumOk), 'unicast to the peer, TTL 255, valid v3 checksum');
+  t.ok(ka.running, 'keepalived still running');
 });
