@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/compile.js';
 import type { VirtualIp, VrrpInstance } from '../config/schema/vrrp.js';
-import type { VrrpSyncGroup } from '../config/schema/vrrp-blocks.js';
+import type { TrackFile, VrrpScript, VrrpSyncGroup } from '../config/schema/vrrp-blocks.js';
 import { garpFrame, unsolicitedNaFrame } from '../net/frames.js';
 import { PacketSender } from '../net/packet-socket.js';
 import { type AddrInfo, KernelRtnl, type LinkInfo, type Rtnl, SCOPES } from '../net/rtnl.js';
@@ -15,7 +15,8 @@ import { AUTH_PASS, VRRP_MCAST4, VRRP_MCAST6, encode } from './packet.js';
 import { DROP_CODES, type DropCode, type InstanceView, validateAdvert } from './receive.js';
 import { InstanceRunner, type Transition } from './runner.js';
 import { ScriptTracker } from './track-script.js';
-import { FileTracker, fileEffect } from './track-file.js';
+import { FileTracker } from './track-file.js';
+import { type TrackReadings, effectivePriority, trackState } from './tracking.js';
 import { NotifyFifo } from './notify-fifo.js';
 
 /** A problem that stops the engine from starting (unknown interface, no source address...). */
@@ -41,10 +42,8 @@ export interface InstanceStatus {
 
 interface Inst {
   readonly cfg: VrrpInstance;
-  /** Active fault sources (interface down, script failed) → reason. */
-  readonly faults: Map<string, string>;
-  /** Priority adjustments from weighted tracking, by source. */
-  readonly weights: Map<string, number>;
+  /** FAULT held because a sync-group member is in FAULT: group → reason. */
+  readonly syncFaults: Map<string, string>;
   readonly view: InstanceView;
   readonly runner: InstanceRunner;
   readonly socket: VrrpSocket;
@@ -80,6 +79,8 @@ export class VrrpEngine {
   /** Instance name → its sync group, if any. */
   private readonly groupOf = new Map<string, VrrpSyncGroup>();
   private syncing = false;
+  private readonly scripts: ReadonlyMap<string, VrrpScript>;
+  private readonly trackFiles: ReadonlyMap<string, TrackFile>;
   private rtnl!: Rtnl;
   private stopped = false;
 
@@ -88,6 +89,8 @@ export class VrrpEngine {
     private readonly deps: EngineDeps,
   ) {
     this.clock = deps.clock ?? realClock;
+    this.scripts = new Map(config.vrrpScripts.map((x) => [x.name, x]));
+    this.trackFiles = new Map(config.trackFiles.map((x) => [x.name, x]));
     this.limiter = new RateLimiter(this.clock, 10_000);
   }
 
@@ -120,7 +123,7 @@ export class VrrpEngine {
       if (!trackedFiles.has(tf.name)) continue;
       const ft = new FileTracker(tf.name, tf.file, (value) => {
         this.deps.log.info({ op: 'vrrp.track_file', file: tf.file, name: tf.name, value }, `track_file ${tf.name} now holds ${value}`);
-        for (const inst of this.insts.values()) if (this.filesOf(inst).some((t) => t.name === tf.name)) this.applyFiles(inst, true);
+        this.tracked('file', tf.name);
       }, tf.initFile);
       this.files.set(tf.name, ft);
     }
@@ -132,74 +135,37 @@ export class VrrpEngine {
       const timing = { intervalMs: sc.intervalMs, timeoutMs: sc.timeoutMs ?? sc.intervalMs, rise: sc.rise, fall: sc.fall, initFail: sc.initFail };
       const tr = new ScriptTracker(sc.name, timing, this.clock, (timeoutMs) => runScript(argv, { timeoutMs }), (up, reason) => {
         this.deps.log.info({ op: 'vrrp.script', script: sc.name, up, reason }, reason);
-        this.scriptChanged(sc.name);
+        this.tracked('script', sc.name);
       });
       this.trackers.set(sc.name, tr);
     }
   }
 
-  /** The track_script entries that apply to an instance: its own and its sync group's. */
-  private scriptsOf(inst: Inst): readonly { name: string; weight?: number; reverse?: boolean }[] {
-    return [...inst.cfg.trackScript, ...(this.groupOf.get(inst.cfg.name)?.trackScript ?? [])];
-  }
-
-  /** The track_file entries that apply to an instance: its own and its sync group's. */
-  private filesOf(inst: Inst): readonly { name: string; weight?: number; reverse?: boolean }[] {
-    return [...inst.cfg.trackFile, ...(this.groupOf.get(inst.cfg.name)?.trackFile ?? [])];
-  }
-
-  /** Turns tracked file values into faults and weights for `inst`. */
-  private applyFiles(inst: Inst, reevaluate: boolean): void {
-    const byName = new Map(this.config.trackFiles.map((f) => [f.name, f]));
-    for (const t of this.filesOf(inst)) {
-      const tf = byName.get(t.name);
-      const ft = this.files.get(t.name);
-      if (!tf || !ft) continue;
-      const key = `file:${t.name}`;
-      inst.faults.delete(key);
-      inst.weights.delete(key);
-      const e = fileEffect(t.name, ft.value, t.weight ?? tf.weight, t.reverse ?? tf.weightReverse);
-      if (e.fault) inst.faults.set(key, e.reason);
-      else if (e.weight !== 0) inst.weights.set(key, e.weight);
+  /** Recomputes every tracked source after `name` changed, for the instances that track it. */
+  private tracked(kind: 'script' | 'file', name: string): void {
+    for (const inst of this.insts.values()) {
+      const g = this.groupOf.get(inst.cfg.name);
+      const entries = kind === 'script' ? [...inst.cfg.trackScript, ...(g?.trackScript ?? [])] : [...inst.cfg.trackFile, ...(g?.trackFile ?? [])];
+      if (entries.some((t) => t.name === name)) this.reevaluate(inst);
     }
-    if (reevaluate) this.reevaluate(inst);
   }
 
-  /** Re-applies every instance's view of a script after it flipped. */
-  private scriptChanged(name: string): void {
-    for (const inst of this.insts.values()) if (this.scriptsOf(inst).some((t) => t.name === name)) this.applyScripts(inst, true);
-  }
-
-  /** Turns the tracked scripts' states into faults and weights for `inst`. */
-  private applyScripts(inst: Inst, reevaluate: boolean): void {
-    const byName = new Map(this.config.vrrpScripts.map((s) => [s.name, s]));
-    for (const t of this.scriptsOf(inst)) {
-      const sc = byName.get(t.name);
-      const tr = this.trackers.get(t.name);
-      if (!sc || !tr) continue;
-      const weight = t.weight ?? sc.weight;
-      const up = (t.reverse ?? sc.weightReverse) ? !tr.up : tr.up;
-      const key = `script:${t.name}`;
-      inst.faults.delete(key);
-      inst.weights.delete(key);
-      if (weight === 0 && !up) inst.faults.set(key, `vrrp_script ${t.name} is down`);
-      else if (weight > 0 && up) inst.weights.set(key, weight);
-      else if (weight < 0 && !up) inst.weights.set(key, weight);
-    }
-    if (reevaluate) this.reevaluate(inst);
-  }
-
-  /** Recomputes the effective priority and the fault state from the tracking sources. */
+  /** Recomputes the effective priority and the FAULT state from every tracked source. */
   private reevaluate(inst: Inst): void {
-    const base = inst.cfg.priority;
-    const sum = [...inst.weights.values()].reduce((a, b) => a + b, 0);
-    // keepalived: tracking never moves an address owner; others stay within 1..254.
-    const prio = base === 255 ? 255 : Math.max(1, Math.min(254, base + sum));
-    inst.runner.setPriority(prio);
+    if (this.stopped) return;
+    const st = trackState(inst.cfg, this.groupOf.get(inst.cfg.name), this.scripts, this.trackFiles, this.readings);
+    inst.runner.setPriority(effectivePriority(inst.cfg.priority, st.weights));
+    const faults = [...st.faults.values(), ...inst.syncFaults.values()];
     const phase = inst.runner.state.phase;
-    if (inst.faults.size > 0 && phase !== 'FAULT' && phase !== 'INIT') inst.runner.fault([...inst.faults.values()].join('; '));
-    else if (inst.faults.size === 0 && phase === 'FAULT') inst.runner.faultCleared();
+    if (faults.length > 0 && phase !== 'FAULT' && phase !== 'INIT') inst.runner.fault(faults.join('; '));
+    else if (faults.length === 0 && phase === 'FAULT') inst.runner.faultCleared();
   }
+
+  private readonly readings: TrackReadings = {
+    linkRunning: (n) => this.links.get(n)?.running === true,
+    scriptUp: (n) => this.trackers.get(n)?.up,
+    fileValue: (n) => this.files.get(n)?.value,
+  };
 
   private setup(vi: VrrpInstance, addrs: AddrInfo[]): void {
     const log = this.deps.log;
@@ -285,7 +251,7 @@ export class VrrpEngine {
         onEvent: (reason) => log.info({ op: 'vrrp.event', instance: vi.name, reason }, reason),
       },
     );
-    inst = { cfg: vi, faults: new Map(), weights: new Map(), view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, notify };
+    inst = { cfg: vi, syncFaults: new Map(), view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, notify };
     sock.byVrid.set(vi.vrid, inst);
     this.insts.set(vi.name, inst);
   }
@@ -296,30 +262,10 @@ export class VrrpEngine {
       // VIPs left by an earlier run stay only if this node wins the election again.
       if (inst.cfg.priority !== 255) await this.vipChange(inst.cfg, [...inst.cfg.virtualIpaddress, ...inst.cfg.virtualIpaddressExcluded], 'remove', true);
       inst.runner.start();
-      this.applyLinks(inst);
-      this.applyScripts(inst, false);
-      this.applyFiles(inst, false);
       this.reevaluate(inst);
     }
     for (const tr of this.trackers.values()) tr.start();
     for (const f of this.files.values()) f.start();
-  }
-
-  /** Turns the link state of the instance's interface and tracked interfaces into faults and weights. */
-  private applyLinks(inst: Inst): void {
-    const own = inst.cfg.interface!;
-    const group = this.groupOf.get(inst.cfg.name)?.trackInterface ?? [];
-    const entries = [{ name: own, weight: undefined as number | undefined }, ...[...inst.cfg.trackInterface, ...group].filter((t) => t.name !== own)];
-    for (const t of entries) {
-      const running = this.links.get(t.name)?.running === true;
-      const key = `if:${t.name}`;
-      inst.faults.delete(key);
-      inst.weights.delete(key);
-      const w = t.weight ?? 0;
-      if (w === 0 && !running) inst.faults.set(key, `interface ${t.name} is down`);
-      else if (w > 0 && running) inst.weights.set(key, w);
-      else if (w < 0 && !running) inst.weights.set(key, w);
-    }
   }
 
   /** Graceful stop: priority-0 adverts from masters, VIPs removed, sockets closed. */
@@ -397,10 +343,10 @@ export class VrrpEngine {
         if (t.to === 'MASTER') m.runner.syncMaster(why);
         else if (t.to === 'BACKUP' && t.from === 'MASTER') m.runner.syncBackup(why);
         if (t.to === 'FAULT') {
-          m.faults.set(`sync:${g.name}`, why);
+          m.syncFaults.set(g.name, why);
           this.reevaluate(m);
         } else if (t.from === 'FAULT') {
-          m.faults.delete(`sync:${g.name}`);
+          m.syncFaults.delete(g.name);
           this.reevaluate(m);
         }
       }
@@ -425,12 +371,7 @@ export class VrrpEngine {
     this.links.set(l.name, l);
     if (prev && prev.running === l.running) return;
     if (prev) this.deps.log.info({ op: 'link', ifname: l.name, running: l.running }, `interface ${l.name} is ${l.running ? 'up' : 'down'}`);
-    for (const inst of this.insts.values()) {
-      const tracked = inst.cfg.interface === l.name || inst.cfg.trackInterface.some((t) => t.name === l.name) || (this.groupOf.get(inst.cfg.name)?.trackInterface.some((t) => t.name === l.name) ?? false);
-      if (!tracked || this.stopped) continue;
-      this.applyLinks(inst);
-      this.reevaluate(inst);
-    }
+    for (const inst of this.insts.values()) this.reevaluate(inst);
   }
 
   private async vipChange(vi: VrrpInstance, vips: readonly VirtualIp[], op: 'add' | 'remove', quiet = false): Promise<void> {
