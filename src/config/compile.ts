@@ -39,16 +39,17 @@ const index = keywordIndex(rootSpec);
  */
 export function compile(file: string, opts: CompileOptions = {}): CompileResult {
   const diag = new Diagnostics(opts.lenient ? new Set(['unknown-keyword']) : new Set());
-  const pre = new Preprocessor(diag, opts);
+  // Lines are lexed as the preprocessor produces them, so they are never all held at once.
+  let tokens: Token[] = [];
+  const pre = new Preprocessor(diag, { ...opts, onLine: (line) => lexLine(line, diag, tokens) });
   pre.processEntry(file);
   let config: Config | undefined;
-  if (diag.errorCount === 0 && pre.lines.length === 0) {
+  if (diag.errorCount === 0 && pre.count === 0) {
     diag.error({ file, line: 1, col: 1 }, 'empty-config', `configuration file '${file}' has no configuration statements`);
   }
-  if (pre.lines.length > 0) {
-    const tokens: Token[] = [];
-    for (const line of pre.lines) lexLine(line, diag, tokens);
+  if (pre.count > 0) {
     const stmts = parse(tokens, specGrammar, rootSpec, diag);
+    tokens = [];
     const root = buildBlock(rootSpec, rootStmt(stmts, file), { diag, index });
     if (root) {
       validate(root, diag, opts);

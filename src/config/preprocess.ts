@@ -11,6 +11,11 @@ export interface PreprocessOptions {
   readonly host?: SourceHost;
   /** Source of `${_RANDOM}`; defaults to Math.random. */
   readonly random?: () => number;
+  /**
+   * Receives each logical line as soon as it is complete; when given, lines are not kept in
+   * `lines` (a large configuration then never holds all of them at once).
+   */
+  readonly onLine?: (line: LogicalLine) => void;
 }
 
 /** One logical line after comments, conditionals, definitions, sequences and includes. */
@@ -42,6 +47,9 @@ export function defaultConfigId(): string {
  */
 export class Preprocessor {
   readonly lines: LogicalLine[] = [];
+  /** Logical lines produced so far (also when they went to `onLine`). */
+  count = 0;
+  private readonly sink: (line: LogicalLine) => void;
   /** Every file read, in order. */
   readonly files: string[] = [];
   private readonly defs = new Map<string, Def>();
@@ -59,6 +67,7 @@ export class Preprocessor {
     this.host = opts.host ?? fsHost;
     this.configId = opts.configId ?? defaultConfigId();
     this.random = opts.random ?? Math.random;
+    this.sink = opts.onLine ?? ((l) => this.lines.push(l));
     this.defs.set('_PWD', { lines: [], multiline: false, fn: () => this.currentDir });
     this.defs.set('_INSTANCE', { lines: [], multiline: false, fn: () => this.configId });
     this.defs.set('_HASH', { lines: [], multiline: false, fn: () => '#' });
@@ -234,12 +243,13 @@ export class Preprocessor {
       this.include(words[0]!, words[1]!.replace(/^"(.*)"$/, '$1'), t.posAt(t.s.indexOf(words[1]!)));
       return undefined;
     }
-    if (this.lines.length >= MAX_LINES) {
+    if (this.count >= MAX_LINES) {
       if (!this.budgetReported) this.diag.error(t.posAt(0), 'too-large', `configuration expands to more than ${MAX_LINES} lines`);
       this.budgetReported = true;
       return undefined;
     }
-    this.lines.push(t);
+    this.count++;
+    this.sink(t);
     return undefined;
   }
 
@@ -334,7 +344,7 @@ export class Preprocessor {
         return;
       }
       for (let v = seq.start; seq.step > 0 ? v <= seq.end : v >= seq.end; v += seq.step) {
-        if (this.lines.length >= MAX_LINES) break;
+        if (this.count >= MAX_LINES) break;
         this.defs.set(seq.name, { lines: [Text.synthetic(hex ? v.toString(16) : String(v), pos)], multiline: false });
         this.processLine(rest.through(pos), depth + 1);
       }
