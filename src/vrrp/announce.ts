@@ -13,6 +13,8 @@ export interface AnnounceTiming {
   readonly refreshRepeat: number;
   /** Packets per burst when re-asserting against a lower priority (`garp_lower_prio_repeat`). */
   readonly lowerPrioRepeat: number;
+  /** Delay of the second re-assert burst (`garp_lower_prio_delay`; 0 = none). */
+  readonly lowerPrioDelayMs?: number;
 }
 
 /** Sends the frames of one announcement round (every VIP once). */
@@ -36,6 +38,8 @@ export class BurstAnnouncer implements Announcer {
   start(kind: 'takeover' | 'reassert'): void {
     if (kind === 'reassert') {
       this.burst(this.timing.lowerPrioRepeat);
+      const d = this.timing.lowerPrioDelayMs ?? 0;
+      if (d > 0) this.timers.push(this.clock.setTimeout(() => this.burst(this.timing.lowerPrioRepeat), d));
       return;
     }
     this.stop();

@@ -9,6 +9,7 @@ import { type ReceivedPacket, VrrpSocket } from '../net/vrrp-socket.js';
 import { type Clock, realClock } from '../util/clock.js';
 import { ScriptQueue, runScript, splitCommand } from '../util/command.js';
 import { RateLimiter } from '../util/rate-limit.js';
+import { defaultRunAs, resolveRunAs } from '../util/users.js';
 import { BurstAnnouncer } from './announce.js';
 import type { Phase } from './fsm.js';
 import { AUTH_PASS, VRRP_MCAST4, VRRP_MCAST6, encode } from './packet.js';
@@ -133,7 +134,10 @@ export class VrrpEngine {
       if (!tracked.has(sc.name)) continue;
       const argv = splitCommand(sc.script.command);
       const timing = { intervalMs: sc.intervalMs, timeoutMs: sc.timeoutMs ?? sc.intervalMs, rise: sc.rise, fall: sc.fall, initFail: sc.initFail };
-      const tr = new ScriptTracker(sc.name, timing, this.clock, (timeoutMs) => runScript(argv, { timeoutMs }), (up, reason) => {
+      const runAs = sc.user ? resolveRunAs(sc.user.user, sc.user.group) : defaultRunAs(this.config.globalDefs.scriptUser);
+      if (!runAs) throw new EngineError(`vrrp_script ${sc.name}: user ${sc.user?.user ?? ''} ${sc.user?.group ?? ''} does not exist here`);
+      const ids = runAs.uid === process.getuid?.() && runAs.gid === process.getgid?.() ? {} : runAs;
+      const tr = new ScriptTracker(sc.name, timing, this.clock, (timeoutMs) => runScript(argv, { timeoutMs, ...ids }), (up, reason) => {
         this.deps.log.info({ op: 'vrrp.script', script: sc.name, up, reason }, reason);
         this.tracked('script', sc.name);
       });
@@ -226,9 +230,10 @@ export class VrrpEngine {
       {
         repeat: vi.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
         delayMs: vi.garpMasterDelayMs ?? g.vrrpGarpMasterDelayMs,
-        refreshMs: 0,
-        refreshRepeat: 1,
-        lowerPrioRepeat: vi.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
+        refreshMs: vi.garpMasterRefreshMs ?? g.vrrpGarpMasterRefreshMs,
+        refreshRepeat: vi.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat,
+        lowerPrioRepeat: vi.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? vi.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
+        lowerPrioDelayMs: vi.garpLowerPrioDelayMs ?? g.vrrpGarpLowerPrioDelayMs ?? vi.garpMasterDelayMs ?? g.vrrpGarpMasterDelayMs,
       },
       () => this.announce(vi, allVips),
       (err) => {

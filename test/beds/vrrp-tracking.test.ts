@@ -110,3 +110,18 @@ t.test('sync group: one member faulting takes the whole group over; FIFO lines i
   t.ok(lines.includes('GROUP "G" FAULT') && lines.includes('GROUP "G" MASTER'), 'group lines');
   t.ok(existsSync(fifo), 'FIFO created by vigil');
 });
+
+t.test('vrrp_script runs as its configured user', async (t) => {
+  const lab = await createLab(t, { nodes: ['dir1'] });
+  reportOnFailure(t, lab);
+  // Succeeds only when run as nobody (65534): the instance reaches MASTER only if `user` is honoured.
+  const conf = (user: string) =>
+    [`vrrp_script asuser {\n  script "/bin/sh -c '[ $(id -u) = 65534 ]'"\n  interval 1\n  fall 1\n  rise 1\n  user ${user}\n}`, instance('VI_1', 51, 150, VIP, ['track_script {', '  asuser', '}'])].join('\n');
+  const ok = startVigilConf(lab, 'dir1', conf('nobody'), 'vigil-nobody');
+  await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'script as nobody passes → MASTER', timeoutMs: 10000, intervalMs: 100 });
+  ok.signal('SIGTERM');
+  await ok.exited;
+  const root = startVigilConf(lab, 'dir1', conf('root'), 'vigil-root');
+  await waitFor(async () => (await vigilLog(root)).some((l) => l.op === 'vrrp.transition' && l.to === 'FAULT'), { desc: 'script as root fails → FAULT', timeoutMs: 8000, intervalMs: 100 });
+  t.notOk(await holds(lab, 'dir1', VIP), 'no VIP in FAULT');
+});
