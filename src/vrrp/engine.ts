@@ -280,6 +280,10 @@ export class VrrpEngine {
     for (const tr of this.trackers.values()) tr.stop();
     for (const f of this.files.values()) f.stop();
     await Promise.all([...this.insts.values()].map((i) => i.runner.stop()));
+    for (const st of this.snapshot()) {
+      const drops = Object.fromEntries(Object.entries(st.drops).filter(([, n]) => n > 0));
+      this.deps.log.info({ op: 'vrrp.counters', instance: st.name, sent: st.advertsSent, received: st.advertsReceived, drops }, `(${st.name}) adverts sent ${st.advertsSent}, received ${st.advertsReceived}, dropped ${JSON.stringify(drops)}`);
+    }
     await Promise.all([...this.insts.values()].map((i) => i.notify.idle()));
     this.closeAll();
   }

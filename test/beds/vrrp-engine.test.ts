@@ -165,6 +165,13 @@ t.test('negative vectors on the wire: the master stays, each drop is logged with
   for (const want of ['too-short', 'ttl', 'checksum', 'advert-interval', 'version', 'type', 'addresses', 'length'])
     t.ok(reasons.includes(want), `dropped and logged: ${want}`);
   t.same(log.filter((l) => l.op === 'vrrp.transition').map((l) => l.to), ['BACKUP', 'MASTER'], 'no transition after startup and election');
+  v1.signal('SIGTERM');
+  await v1.exited;
+  const after = (await readFile(v1.stderrPath, 'utf8')).split('\n').filter((l) => l.includes('"vrrp.counters"'));
+  const counters = JSON.parse(after[0] ?? '{}') as { drops?: Record<string, number> };
+  // Per-instance counters (a packet too short to carry a VRID has no instance to count against).
+  for (const want of ['ttl', 'checksum', 'advert-interval', 'version', 'type', 'addresses', 'length'])
+    t.ok((counters.drops?.[want] ?? 0) >= 1, `counter ${want} = ${counters.drops?.[want]}`);
 });
 
 t.test('interop unicast (unicast_src_ip / unicast_peer), VRRPv3: vigil and keepalived elect and fail over', async (t) => {
