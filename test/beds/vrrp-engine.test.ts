@@ -200,3 +200,32 @@ t.test('interop unicast (unicast_src_ip / unicast_peer), VRRPv3: vigil and keepa
   t.ok(fromVigil.every((a) => a.ip?.dst === a1 && a.ip?.ttl === 255 && a.vrrp.checksumOk), 'unicast to the peer, TTL 255, valid v3 checksum');
   t.ok(ka.running, 'keepalived still running');
 });
+
+for (const [desc, extra, wantTakeover] of [
+  ['nopreempt: a returning higher priority stays BACKUP', ['nopreempt'], false],
+  ['preempt_delay 3: a returning higher priority waits, then preempts', ['preempt_delay 3'], true],
+] as const) {
+  t.test(desc, async (t) => {
+    const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
+    report(t, lab);
+    const conf = (prio: number, lines: readonly string[]) =>
+      keepalivedConf('x', { vrid: VRID, priority: prio, vips: [`${VIP}/24`] }).replace('  virtual_ipaddress {', `${lines.map((l) => `  ${l}\n`).join('')}  virtual_ipaddress {`);
+    startVigilConf(lab, 'dir2', conf(100, []));
+    await waitFor(() => holds(lab, 'dir2', VIP), { desc: 'dir2 alone becomes master', timeoutMs: 10000, intervalMs: 100 });
+    const started = Date.now();
+    startVigilConf(lab, 'dir1', conf(150, extra));
+    if (!wantTakeover) {
+      await new Promise((r) => setTimeout(r, 7000));
+      t.ok(await holds(lab, 'dir2', VIP), 'dir2 keeps the VIP');
+      t.notOk(await holds(lab, 'dir1', VIP), 'dir1 (150, nopreempt) stays backup');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 4000));
+    t.ok(await holds(lab, 'dir2', VIP), 'still dir2 within the 3 s delay + master_down');
+    await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'dir1 preempts after the delay', timeoutMs: 8000, intervalMs: 50 });
+    const ms = Date.now() - started;
+    // Hold ends at 3 s; the last advert accepted before it (in (2 s, 3 s]) restarts master_down
+    // (3.414 s), so the takeover comes 5.4-6.4 s after start, plus start-up time.
+    t.ok(ms > 5000 && ms < 9000, `preempted ${ms} ms after start (keepalived with preempt_delay 5: 7.6-8.1 s)`);
+  });
+}
