@@ -94,6 +94,8 @@ export interface Rtnl {
   addresses(family?: 4 | 6): Promise<AddrInfo[]>;
   addAddress(a: AddrSpec): Promise<'added' | 'exists'>;
   deleteAddress(a: AddrSpec): Promise<'deleted' | 'absent'>;
+  /** Sends a prepared route or rule message (RTM_NEWROUTE, RTM_DELRULE, ...); idempotent like the address calls. */
+  change(op: string, adding: boolean, build: (seq: number) => Buffer): Promise<'added' | 'exists' | 'deleted' | 'absent'>;
   close(): void;
 }
 
@@ -139,6 +141,18 @@ export class KernelRtnl implements Rtnl {
       return 'deleted';
     } catch (e) {
       if (e instanceof NetlinkError && (e.code === 'EADDRNOTAVAIL' || e.code === 'ENODEV')) return 'absent';
+      throw e;
+    }
+  }
+
+  async change(op: string, adding: boolean, build: (seq: number) => Buffer): Promise<'added' | 'exists' | 'deleted' | 'absent'> {
+    const seq = this.sock.nextSeq();
+    try {
+      await this.sock.request(op, seq, build(seq));
+      return adding ? 'added' : 'deleted';
+    } catch (e) {
+      if (e instanceof NetlinkError && adding && e.code === 'EEXIST') return 'exists';
+      if (e instanceof NetlinkError && !adding && (e.code === 'ESRCH' || e.code === 'ENOENT')) return 'absent';
       throw e;
     }
   }

@@ -6,6 +6,7 @@ import { garpFrame, unsolicitedNaFrame } from '../net/frames.js';
 import { PacketSender } from '../net/packet-socket.js';
 import { type AddrInfo, KernelRtnl, type LinkInfo, type Rtnl, SCOPES } from '../net/rtnl.js';
 import { type ReceivedPacket, VrrpSocket } from '../net/vrrp-socket.js';
+import { RTM_DELROUTE, RTM_DELRULE, RTM_NEWROUTE, RTM_NEWRULE, routeMessage, routeWords, ruleMessage, ruleWords, unsupported } from '../net/routes.js';
 import { type Clock, realClock } from '../util/clock.js';
 import { ScriptQueue, runScript, splitCommand } from '../util/command.js';
 import { RateLimiter } from '../util/rate-limit.js';
@@ -251,7 +252,16 @@ export class VrrpEngine {
         clock: this.clock,
         send,
         announcer,
-        vips: { add: () => this.vipChange(vi, allVips, 'add'), remove: () => this.vipChange(vi, allVips, 'remove') },
+        vips: {
+          add: async () => {
+            await this.vipChange(vi, allVips, 'add');
+            await this.routeChange(vi, true);
+          },
+          remove: async () => {
+            await this.routeChange(vi, false);
+            await this.vipChange(vi, allVips, 'remove');
+          },
+        },
         onTransition: (t) => this.transition(inst, t),
         onEvent: (reason) => log.info({ op: 'vrrp.event', instance: vi.name, reason }, reason),
       },
@@ -410,6 +420,28 @@ export class VrrpEngine {
         if (!quiet || r === 'deleted') this.deps.log.info({ op: `vrrp.vip.${op}`, instance: vi.name, vip: `${v.address}/${v.prefix}`, dev, result: r }, `${op === 'add' ? 'added' : 'removed'} VIP ${v.address}/${v.prefix} on ${dev}${r === 'exists' || r === 'absent' ? ` (${r} already)` : ''}`);
       } catch (err) {
         this.deps.log.error({ op: `vrrp.vip.${op}`, instance: vi.name, vip: v.address, dev, err }, `could not ${op} VIP ${v.address}/${v.prefix} on ${dev}`);
+      }
+    }
+  }
+
+  /** virtual_routes and virtual_rules: added on MASTER, removed otherwise (rules before routes on removal). */
+  private async routeChange(vi: VrrpInstance, adding: boolean): Promise<void> {
+    const ops: { what: string; words: readonly string[]; known: ReadonlySet<string>; build: (seq: number) => Buffer }[] = [
+      ...vi.virtualRoutes.map((r) => ({ what: 'route', words: r.words, known: routeWords, build: (seq: number) => routeMessage(adding ? RTM_NEWROUTE : RTM_DELROUTE, seq, r, (d) => this.links.get(d)?.index) })),
+      ...vi.virtualRules.map((r) => ({ what: 'rule', words: r.words, known: ruleWords, build: (seq: number) => ruleMessage(adding ? RTM_NEWRULE : RTM_DELRULE, seq, r) })),
+    ];
+    for (const o of adding ? ops : ops.reverse()) {
+      const line = o.words.join(' ');
+      const why = unsupported(o.words, o.known);
+      if (why) {
+        if (adding) this.deps.log.error({ op: `vrrp.${o.what}`, instance: vi.name, [o.what]: line }, `virtual_${o.what}s '${line}': ${why}; skipped`);
+        continue;
+      }
+      try {
+        const r = await this.rtnl.change(`rtnl.${adding ? 'add' : 'delete'} ${o.what} ${line}`, adding, o.build);
+        this.deps.log.info({ op: `vrrp.${o.what}.${adding ? 'add' : 'remove'}`, instance: vi.name, [o.what]: line, result: r }, `${adding ? 'added' : 'removed'} ${o.what} ${line}`);
+      } catch (err) {
+        this.deps.log.error({ op: `vrrp.${o.what}`, instance: vi.name, [o.what]: line, err }, `could not ${adding ? 'add' : 'remove'} ${o.what} ${line}: ${(err as Error).message}`);
       }
     }
   }

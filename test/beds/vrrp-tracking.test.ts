@@ -125,3 +125,33 @@ t.test('vrrp_script runs as its configured user', async (t) => {
   await waitFor(async () => (await vigilLog(root)).some((l) => l.op === 'vrrp.transition' && l.to === 'FAULT'), { desc: 'script as root fails → FAULT', timeoutMs: 8000, intervalMs: 100 });
   t.notOk(await holds(lab, 'dir1', VIP), 'no VIP in FAULT');
 });
+
+t.test('virtual_routes and virtual_rules follow MASTER; unsupported options are reported, not guessed', async (t) => {
+  const lab = await createLab(t, { nodes: ['dir1'] });
+  reportOnFailure(t, lab);
+  const conf = instance('VI_1', 51, 150, VIP, [
+    'virtual_routes {',
+    '  10.99.0.0/24 via 192.168.77.254 dev eth0',
+    '  src 192.168.77.100 198.51.100.0/24 dev eth0 table 100 metric 7',
+    '  blackhole 203.0.113.0/24',
+    '  10.98.0.0/24 via 192.168.77.254 mtu 1400',
+    '}',
+    'virtual_rules {',
+    '  from 192.168.77.100 table 100 preference 1000',
+    '}',
+  ]);
+  const v = startVigilConf(lab, 'dir1', conf);
+  await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'dir1 master', timeoutMs: 10000, intervalMs: 100 });
+  await waitFor(async () => (await lab.execOk('dir1', ['ip', 'rule'])).includes('1000:'), { desc: 'rule added', timeoutMs: 3000 });
+  const main = await lab.execOk('dir1', ['ip', 'route', 'show']);
+  t.match(main, /10\.99\.0\.0\/24 via 192\.168\.77\.254 dev eth0 proto (18|keepalived)/, 'route via the gateway, marked proto 18 like keepalived');
+  t.match(main, /blackhole 203\.0\.113\.0\/24 proto (18|keepalived)/, 'blackhole route');
+  t.notMatch(main, /10\.98\.0\.0/, 'the route with an unsupported option is not added');
+  t.match(await lab.execOk('dir1', ['ip', 'route', 'show', 'table', '100']), /198\.51\.100\.0\/24 dev eth0 proto (18|keepalived) scope link src 192\.168\.77\.100 metric 7/, 'table 100, src and metric');
+  t.match(await lab.execOk('dir1', ['ip', 'rule']), /1000:\s+from 192\.168\.77\.100 lookup 100/, 'rule');
+  t.ok((await vigilLog(v)).some((l) => l.op === 'vrrp.route' && /'mtu' is not supported/.test(String(l.msg))), 'unsupported option logged');
+  v.signal('SIGTERM');
+  await v.exited;
+  t.notMatch(await lab.execOk('dir1', ['ip', 'route', 'show']), /10\.99\.0\.0|203\.0\.113/, 'routes removed on stop');
+  t.notMatch(await lab.execOk('dir1', ['ip', 'rule']), /1000:/, 'rule removed on stop');
+});
