@@ -197,7 +197,12 @@ export class VrrpEngine {
       ...(auth && version === 2 ? { auth } : {}),
       addresses: vipSet,
       own: new Set([source]),
-      ...(peers.length > 0 ? { peers: new Set(peers) } : {}),
+      ...(peers.length > 0
+        ? {
+            peers: new Set(peers),
+            unicastTtl: new Map(vi.unicastPeer.map((p) => [p.address, { ...(p.minTtl !== undefined ? { min: p.minTtl } : {}), ...(p.maxTtl !== undefined ? { max: p.maxTtl } : {}) }])),
+          }
+        : {}),
     };
     const key = `${ifname}/${family}`;
     let sock = this.sockets.get(key);

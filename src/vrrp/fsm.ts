@@ -41,6 +41,8 @@ export interface FsmState {
   readonly preemptHoldUntil?: number;
   /** When the current phase began. */
   readonly since: number;
+  /** Why the Master_Down timer was last set short (a priority-0 advert), for the transition reason. */
+  readonly downCause?: string;
 }
 
 /** Inputs to the machine. Adverts arrive already validated (RFC 5798 §7.1). */
@@ -115,7 +117,7 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
       return { state: { ...s, timers: { advert: now + cfg.advertIntMs } }, actions: [{ type: 'sendAdvert', priority: s.priority }] };
     case 'masterDownTimer':
       if (s.phase !== 'BACKUP') return { state: s, actions: [] };
-      return becomeMaster(cfg, s, now, `no advert from the master for ${fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs))} (master_down_interval)`);
+      return becomeMaster(cfg, s, now, s.downCause ?? `no advert from the master for ${fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs))} (master_down_interval)`);
     case 'advert':
       return advert(cfg, s, ev, now);
     case 'priority':
@@ -155,8 +157,9 @@ function advert(cfg: FsmConfig, s: FsmState, ev: Extract<FsmEvent, { type: 'adve
   if (s.phase === 'BACKUP') {
     if (ev.priority === 0) {
       // §6.4.2: the master is leaving; take over after Skew_Time only.
-      const at = now + skewMs(cfg.version, s.priority, s.masterAdvertIntMs);
-      return { state: { ...s, masterAddress: ev.from, timers: { masterDown: at } }, actions: [], reason: `master ${ev.from} sent priority 0 (shutting down)` };
+      const skew = skewMs(cfg.version, s.priority, s.masterAdvertIntMs);
+      const cause = `master ${ev.from} sent priority 0 (shutting down); took over after skew ${fmt(skew)}`;
+      return { state: { ...s, masterAddress: ev.from, timers: { masterDown: now + skew }, downCause: cause }, actions: [], reason: `master ${ev.from} sent priority 0 (shutting down)` };
     }
     const holding = s.preemptHoldUntil !== undefined && now < s.preemptHoldUntil;
     if (!cfg.preempt || holding || ev.priority >= s.priority) {
@@ -164,8 +167,10 @@ function advert(cfg: FsmConfig, s: FsmState, ev: Extract<FsmEvent, { type: 'adve
       const masterAdv = cfg.version === 3 ? ev.advertIntMs || s.masterAdvertIntMs : s.masterAdvertIntMs;
       const at = now + masterDownMs(cfg.version, s.priority, masterAdv);
       const changed = masterAdv !== s.masterAdvertIntMs;
+      const { downCause: _d, ...rest } = s;
+      void _d;
       return {
-        state: { ...s, masterAddress: ev.from, masterAdvertIntMs: masterAdv, timers: { masterDown: at } },
+        state: { ...rest, masterAddress: ev.from, masterAdvertIntMs: masterAdv, timers: { masterDown: at } },
         actions: [],
         ...(changed ? { reason: `advert interval updated from ${fmt(s.masterAdvertIntMs)} to ${fmt(masterAdv)} by master ${ev.from}` } : {}),
       };
@@ -225,8 +230,10 @@ function fault(s: FsmState, why: string, now: number): StepResult {
 }
 
 function becomeMaster(cfg: FsmConfig, s: FsmState, now: number, reason: string): StepResult {
+  const { downCause: _d, ...rest } = s;
+  void _d;
   return {
-    state: { ...s, phase: 'MASTER', masterAddress: cfg.primaryAddress, masterAdvertIntMs: cfg.advertIntMs, timers: { advert: now + cfg.advertIntMs }, since: now },
+    state: { ...rest, phase: 'MASTER', masterAddress: cfg.primaryAddress, masterAdvertIntMs: cfg.advertIntMs, timers: { advert: now + cfg.advertIntMs }, since: now },
     // §6.4.1/§6.4.2: send an advert, then announce the VIPs (keepalived: same millisecond).
     actions: [{ type: 'sendAdvert', priority: s.priority }, { type: 'addVips' }, { type: 'announce' }, { type: 'notify', phase: 'MASTER' }],
     reason,

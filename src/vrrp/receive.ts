@@ -56,6 +56,11 @@ export interface InstanceView {
   readonly own: ReadonlySet<string>;
   /** When set (unicast with check_unicast_src), only these sources are accepted. */
   readonly peers?: ReadonlySet<string>;
+  /**
+   * Unicast instance: the TTL / hop limit is checked only against a peer's `min_ttl`/`max_ttl`
+   * (keepalived does not require 255 on unicast; it sends IPv6 unicast adverts with hop limit 64).
+   */
+  readonly unicastTtl?: ReadonlyMap<string, { readonly min?: number; readonly max?: number }>;
   /** `skip_check_adv_addr`: do not compare the address list. */
   readonly skipCheckAddresses?: boolean;
 }
@@ -76,7 +81,11 @@ export function validateAdvert(p: ReceivedPacket, byVrid: (vrid: number) => Inst
   if (!inst) return { ok: false, code: 'unknown-vrid', message: `VRID ${b[1]} is not configured here` };
   const drop = (code: DropCode, message: string): Verdict => ({ ok: false, code, message: `(${inst.name}) ${message}`, instance: inst });
   if (inst.own.has(p.src)) return drop('own', `own packet from ${p.src}`);
-  if (p.ttl !== VRRP_TTL) return drop('ttl', `invalid TTL/HL. Received ${p.ttl} and expect ${VRRP_TTL}`);
+  if (inst.unicastTtl) {
+    const r = inst.unicastTtl.get(p.src);
+    if (r && ((r.min !== undefined && p.ttl < r.min) || (r.max !== undefined && p.ttl > r.max)))
+      return drop('ttl', `invalid TTL/HL. Received ${p.ttl} and expect ${r.min ?? 0}-${r.max ?? 255} from unicast peer ${p.src}`);
+  } else if (p.ttl !== VRRP_TTL) return drop('ttl', `invalid TTL/HL. Received ${p.ttl} and expect ${VRRP_TTL}`);
   if (inst.peers && !inst.peers.has(p.src)) return drop('unknown-peer', `advert from ${p.src}, which is not a configured unicast_peer`);
   const d = decode(b, p.family, { src: p.src, dst: p.dst });
   if (!d.ok) {

@@ -1,21 +1,20 @@
-// The VRRP engine on real sockets in the namespace lab: two vigil directors, and vigil beside
-// the real keepalived, with timings read from the wire.
+// The VRRP engine on real sockets in the namespace lab: two vigil directors, bad packets at a
+// running master, preemption rules, with timings read from the wire.
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { keepalivedConf, startKeepalived, type VrrpInstanceOptions } from '../lab/keepalived.js';
+import { keepalivedConf, type VrrpInstanceOptions } from '../lab/keepalived.js';
 import { type Lab, createLab } from '../lab/netns.js';
 import type { Proc } from '../lab/proc.js';
 import { waitFor } from '../lab/wait.js';
 import { decodePcap } from '../lab/wire/decode.js';
-import { bursts, gratuitousArps, unsolicitedNAs, vrrpAdverts } from '../lab/wire/select.js';
+import { bursts, gratuitousArps, vrrpAdverts } from '../lab/wire/select.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startVigilConf } from '../helpers/vigil-lab.js';
 
 const VRID = 51;
 const VIP = '192.168.77.100';
-const VIP6 = 'fd00:77::100';
 const masterDown = (prio: number, advS = 1, v: 2 | 3 = 2) => 3 * advS * 1000 + (v === 2 ? ((256 - prio) * 1000) / 256 : ((256 - prio) * advS * 1000) / 256);
 
 /** Starts vigil in `node` with the same single-instance config the keepalived helper writes. */
@@ -95,44 +94,7 @@ t.test('graceful stop: priority-0 advert, takeover after skew', async (t) => {
   t.ok(Math.abs(gap - skew) < 25, `priority 0 → takeover ${gap.toFixed(3)} ms (skew ${skew} ms; keepalived 610 ms)`);
 });
 
-for (const [desc, vigilPrio, kaPrio] of [
-  ['keepalived master, vigil backup', 100, 150],
-  ['vigil master, keepalived backup', 150, 100],
-] as const) {
-  t.test(`interop VRRPv2 IPv4: ${desc}`, async (t) => {
-    const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
-    report(t, lab);
-    const o = { vrid: VRID, vips: [`${VIP}/24`], authPass: 's3cr3t' };
-    const ka = startKeepalived(lab, 'dir1', { ...o, priority: kaPrio });
-    const vg = startVigil(lab, 'dir2', { ...o, priority: vigilPrio });
-    const master = kaPrio > vigilPrio ? 'dir1' : 'dir2';
-    const backup = master === 'dir1' ? 'dir2' : 'dir1';
-    await waitFor(() => holds(lab, master, VIP), { desc: `${master} is master`, timeoutMs: 10000, intervalMs: 100 });
-    await new Promise((r) => setTimeout(r, 2500));
-    t.ok(await holds(lab, master, VIP), 'the master keeps the VIP');
-    t.notOk(await holds(lab, backup, VIP), 'the backup stays backup');
-    (master === 'dir1' ? ka.proc : vg).signal('SIGTERM');
-    await waitFor(() => holds(lab, backup, VIP), { desc: `${backup} takes over on graceful stop`, timeoutMs: 5000, intervalMs: 50 });
-  });
-}
-
-t.test('interop VRRPv3 IPv6 with keepalived: vigil takes over from a stopping keepalived', async (t) => {
-  const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
-  report(t, lab);
-  const cap = await lab.capture('sw', 'br0', { filter: ['ip6'] });
-  const o = { vrid: VRID, vips: [`${VIP6}/64`], version: 3 as const };
-  const ka = startKeepalived(lab, 'dir1', { ...o, priority: 150 });
-  startVigil(lab, 'dir2', { ...o, priority: 100 });
-  await waitFor(() => holds(lab, 'dir1', VIP6), { desc: 'keepalived master (v6)', timeoutMs: 12000, intervalMs: 100 });
-  await new Promise((r) => setTimeout(r, 1500));
-  t.notOk(await holds(lab, 'dir2', VIP6), 'vigil stays backup');
-  ka.proc.signal('SIGTERM');
-  await waitFor(() => holds(lab, 'dir2', VIP6), { desc: 'vigil takes the IPv6 VIP', timeoutMs: 5000, intervalMs: 50 });
-  await waitFor(async () => unsolicitedNAs(decodePcap(await readFile(cap.file)), VIP6).some((p) => p.link?.src === lab.node('dir2').mac), { desc: 'unsolicited NA from vigil', timeoutMs: 3000 });
-  const ads = vrrpAdverts(await cap.packets(), VRID);
-  const mine = ads.filter((a) => a.link?.src === lab.node('dir2').mac);
-  t.ok(mine.length >= 1 && mine.every((a) => a.ip?.ttl === 255 && a.vrrp.checksumOk && a.vrrp.version === 3), 'vigil v6 adverts: hop limit 255, valid v3 checksum');
-});
+// keepalived interop in every combination lives in vrrp-interop.test.ts.
 
 t.test('negative vectors on the wire: the master stays, each drop is logged with its reason', async (t) => {
   const lab = await createLab(t, { nodes: [{ name: 'dir1', ipv4: '192.168.77.1/24' }, { name: 'client', ipv4: '192.168.77.10/24' }] });
@@ -172,33 +134,6 @@ t.test('negative vectors on the wire: the master stays, each drop is logged with
   // Per-instance counters (a packet too short to carry a VRID has no instance to count against).
   for (const want of ['ttl', 'checksum', 'advert-interval', 'version', 'type', 'addresses', 'length'])
     t.ok((counters.drops?.[want] ?? 0) >= 1, `counter ${want} = ${counters.drops?.[want]}`);
-});
-
-t.test('interop unicast (unicast_src_ip / unicast_peer), VRRPv3: vigil and keepalived elect and fail over', async (t) => {
-  const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
-  report(t, lab);
-  const a1 = lab.node('dir1').ipv4;
-  const a2 = lab.node('dir2').ipv4;
-  const conf = (self: string, peer: string, prio: number) =>
-    keepalivedConf(self, { vrid: VRID, priority: prio, vips: [`${VIP}/24`], version: 3 }).replace(
-      '  virtual_ipaddress {',
-      `  unicast_src_ip ${self}\n  unicast_peer {\n    ${peer}\n  }\n  virtual_ipaddress {`,
-    );
-  const cap = await lab.capture('sw', 'br0', { filter: ['vrrp'] });
-  const kdir = lab.folder('ka-unicast');
-  writeFileSync(join(kdir, 'k.conf'), conf(a1, a2, 100));
-  const ka = lab.spawn('dir1', ['keepalived', '-n', '-l', '-D', '-P', '-f', join(kdir, 'k.conf'), '-p', join(kdir, 'k.pid'), '-r', join(kdir, 'v.pid'), '-c', join(kdir, 'c.pid')], { name: 'keepalived-dir1' });
-  const vg = startVigilConf(lab, 'dir2', conf(a2, a1, 150));
-  await waitFor(() => holds(lab, 'dir2', VIP), { desc: 'vigil (150) master over unicast', timeoutMs: 10000, intervalMs: 100 });
-  await new Promise((r) => setTimeout(r, 2000));
-  t.notOk(await holds(lab, 'dir1', VIP), 'keepalived stays backup (it hears vigil by unicast)');
-  vg.signal('SIGTERM');
-  await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'keepalived takes over after vigil stops', timeoutMs: 5000, intervalMs: 50 });
-  const ads = vrrpAdverts(await cap.packets(), VRID);
-  const fromVigil = ads.filter((a) => a.ip?.src === a2);
-  t.ok(fromVigil.length >= 2, `${fromVigil.length} adverts from vigil`);
-  t.ok(fromVigil.every((a) => a.ip?.dst === a1 && a.ip?.ttl === 255 && a.vrrp.checksumOk), 'unicast to the peer, TTL 255, valid v3 checksum');
-  t.ok(ka.running, 'keepalived still running');
 });
 
 for (const [desc, extra, wantTakeover] of [

@@ -60,7 +60,11 @@ const cases: { desc: string; cfg?: Partial<FsmConfig>; prio: number; script: [nu
   { desc: 'address owner is MASTER at once', prio: 255, script: [start], until: 5000, want: [{ at: 0, phase: 'MASTER' }] },
   { desc: 'higher-priority master keeps us BACKUP', prio: 100, script: [start, ...peer(500, 20000, 1000, 150)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }] },
   { desc: 'master dies: take over master_down after its last advert', prio: 100, script: [start, ...peer(500, 5500, 1000, 150)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 4500 + 3609.375, phase: 'MASTER' }] },
-  { desc: 'graceful stop: priority 0 → take over after skew only', prio: 100, script: [start, ...peer(500, 5500, 1000, 150), [5600, { type: 'advert', from: '10.0.0.2', priority: 0, advertIntMs: 1000 }]], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 5600 + 609.375, phase: 'MASTER' }] },
+  {
+    desc: 'graceful stop: priority 0 → take over after skew only', prio: 100, script: [start, ...peer(500, 5500, 1000, 150), [5600, { type: 'advert', from: '10.0.0.2', priority: 0, advertIntMs: 1000 }]], until: 20000,
+    want: [{ at: 0, phase: 'BACKUP' }, { at: 5600 + 609.375, phase: 'MASTER' }],
+    check: (r, t) => t.match(r.transitions[1]?.reason, /10\.0\.0\.2 sent priority 0 .*skew 609\.375ms/, 'the reason names the priority-0 advert'),
+  },
   { desc: 'preempt: lower-priority master is ignored and overtaken', prio: 150, script: [start, ...peer(100, 20000, 1000, 100)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 3414.0625, phase: 'MASTER' }] },
   { desc: 'nopreempt: lower-priority master stays master', cfg: { preempt: false }, prio: 150, script: [start, ...peer(100, 20000, 1000, 100)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }] },
   { desc: 'preempt_delay 5: waits, then preempts (keepalived: 7.6–8.1 s)', cfg: { preemptDelayMs: 5000 }, prio: 150, script: [start, ...peer(100, 20000, 1000, 100)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 4100 + 3414.0625, phase: 'MASTER' }] },

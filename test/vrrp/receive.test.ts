@@ -94,4 +94,9 @@ t.test('own packets and unicast peers', async (t) => {
   t.match(validateAdvert(mk('192.168.77.2'), () => inst), { ok: true });
   t.match(validateAdvert(mk('192.168.77.2'), () => ({ ...inst, addresses: new Set(['192.168.77.100', '192.168.77.101']) })), { ok: false, code: 'addresses' });
   t.match(validateAdvert(mk('192.168.77.2'), () => ({ ...inst, skipCheckAddresses: true, addresses: new Set(['10.0.0.1']) })), { ok: true });
+  // Unicast: no 255 requirement (keepalived sends IPv6 unicast with hop limit 64), only min/max_ttl.
+  const ttl64 = { ...mk('192.168.77.2'), ttl: 64 };
+  t.match(validateAdvert(ttl64, () => inst), { ok: false, code: 'ttl' }, 'multicast-style instance wants 255');
+  t.match(validateAdvert(ttl64, () => ({ ...inst, unicastTtl: new Map() })), { ok: true }, 'unicast: any TTL by default');
+  t.match(validateAdvert(ttl64, () => ({ ...inst, unicastTtl: new Map([['192.168.77.2', { min: 250 }]]) })), { ok: false, code: 'ttl' }, 'unicast min_ttl');
 });
