@@ -25,6 +25,8 @@ export interface VrrpSocketOptions {
   readonly source: string;
   /** Join the VRRP multicast group (false for unicast-only instances). */
   readonly multicast: boolean;
+  /** The group to join instead of 224.0.0.18 / ff02::12 (`mcast_dst_ip`, `vrrp_mcast_group4/6`). */
+  readonly group?: string;
   readonly poller?: Poller;
 }
 
@@ -88,7 +90,7 @@ export class VrrpSocket implements VrrpTransport {
         libc.setsockoptInt(fd, libc.IPPROTO_IP, libc.IP_MULTICAST_LOOP, 0, 'IP_MULTICAST_LOOP');
         libc.setsockopt(fd, libc.IPPROTO_IP, libc.IP_MULTICAST_IF, ipMreqn('0.0.0.0', this.ifindex), 'IP_MULTICAST_IF');
         libc.bind(fd, sockaddrIn(opts.source));
-        if (opts.multicast) libc.setsockopt(rx, libc.IPPROTO_IP, libc.IP_ADD_MEMBERSHIP, ipMreqn(VRRP_MCAST4, this.ifindex), 'IP_ADD_MEMBERSHIP 224.0.0.18');
+        if (opts.multicast) this.joinOn(rx, opts.group ?? VRRP_MCAST4);
       } else {
         libc.setsockoptInt(fd, libc.IPPROTO_IPV6, libc.IPV6_TCLASS, 0xc0, 'IPV6_TCLASS');
         libc.setsockoptInt(fd, libc.IPPROTO_IPV6, libc.IPV6_UNICAST_HOPS, VRRP_TTL, 'IPV6_UNICAST_HOPS');
@@ -98,22 +100,48 @@ export class VrrpSocket implements VrrpTransport {
         libc.setsockoptInt(rx, libc.IPPROTO_IPV6, libc.IPV6_RECVHOPLIMIT, 1, 'IPV6_RECVHOPLIMIT');
         libc.setsockoptInt(rx, libc.IPPROTO_IPV6, libc.IPV6_RECVPKTINFO, 1, 'IPV6_RECVPKTINFO');
         libc.bind(fd, sockaddrIn6(opts.source, this.ifindex));
-        if (opts.multicast) {
-          const mreq = Buffer.alloc(20);
-          addressBytes(VRRP_MCAST6, 6).copy(mreq, 0);
-          mreq.writeUInt32LE(this.ifindex, 16);
-          libc.setsockopt(rx, libc.IPPROTO_IPV6, libc.IPV6_JOIN_GROUP, mreq, 'IPV6_JOIN_GROUP ff02::12');
-        }
+        if (opts.multicast) this.joinOn(rx, opts.group ?? VRRP_MCAST6);
       }
     }
   }
 
-  /** Sends one VRRP message to `dst` (default: the VRRP multicast group). */
-  send(payload: Buffer, dst?: string): void {
+  private readonly joined = new Set<string>();
+  private ttl = VRRP_TTL;
+
+  /** Joins another multicast group on the receive socket (instances sharing the socket may differ). */
+  join(group: string): void {
+    if (!this.closed) this.joinOn(this.fd, group);
+  }
+
+  private joinOn(fd: number, group: string): void {
+    if (this.joined.has(group)) return;
+    if (this.opts.family === 4) libc.setsockopt(fd, libc.IPPROTO_IP, libc.IP_ADD_MEMBERSHIP, ipMreqn(group, this.ifindex), `IP_ADD_MEMBERSHIP ${group}`);
+    else {
+      const mreq = Buffer.alloc(20);
+      addressBytes(group, 6).copy(mreq, 0);
+      mreq.writeUInt32LE(this.ifindex, 16);
+      libc.setsockopt(fd, libc.IPPROTO_IPV6, libc.IPV6_JOIN_GROUP, mreq, `IPV6_JOIN_GROUP ${group}`);
+    }
+    this.joined.add(group);
+  }
+
+  /**
+   * Sends one VRRP message to `dst` (default: the VRRP multicast group). `unicastTtl` sets the
+   * TTL / hop limit of unicast adverts (`unicast_ttl`, default 255).
+   */
+  send(payload: Buffer, dst?: string, unicastTtl = VRRP_TTL): void {
     if (this.closed) throw new Error('VRRP socket is closed');
-    const to =
-      this.opts.family === 4 ? sockaddrIn(dst ?? VRRP_MCAST4) : sockaddrIn6(dst ?? VRRP_MCAST6, (dst ?? VRRP_MCAST6).startsWith('fe80') || !dst ? this.ifindex : 0);
-    libc.sendto(this.tx, payload, to, `sendto ${dst ?? 'multicast'} on ${this.opts.ifname}`);
+    const v4 = this.opts.family === 4;
+    const target = dst ?? (v4 ? VRRP_MCAST4 : VRRP_MCAST6);
+    const multicast = v4 ? Number(target.split('.')[0]) >= 224 : target.toLowerCase().startsWith('ff');
+    const ttl = multicast ? VRRP_TTL : unicastTtl;
+    if (!multicast && ttl !== this.ttl) {
+      if (v4) libc.setsockoptInt(this.tx, libc.IPPROTO_IP, libc.IP_TTL, ttl, 'IP_TTL');
+      else libc.setsockoptInt(this.tx, libc.IPPROTO_IPV6, libc.IPV6_UNICAST_HOPS, ttl, 'IPV6_UNICAST_HOPS');
+      this.ttl = ttl;
+    }
+    const to = v4 ? sockaddrIn(target) : sockaddrIn6(target, target.startsWith('fe80') || target.startsWith('ff02') ? this.ifindex : 0);
+    libc.sendto(this.tx, payload, to, `sendto ${target} on ${this.opts.ifname}`);
   }
 
   /** Closes the socket; idempotent. */

@@ -13,7 +13,7 @@ import { RateLimiter } from '../util/rate-limit.js';
 import { defaultRunAs, resolveRunAs } from '../util/users.js';
 import { BurstAnnouncer } from './announce.js';
 import type { Phase } from './fsm.js';
-import { AUTH_PASS, VRRP_MCAST4, VRRP_MCAST6, encode } from './packet.js';
+import { AUTH_PASS, encode } from './packet.js';
 import { DROP_CODES, type DropCode, type InstanceView, validateAdvert } from './receive.js';
 import { InstanceRunner, type Transition } from './runner.js';
 import { ScriptTracker } from './track-script.js';
@@ -189,6 +189,8 @@ export class VrrpEngine {
     if (!source) throw new EngineError(`vrrp_instance ${vi.name}: ${ifname} has no ${family === 4 ? 'IPv4' : 'IPv6 link-local'} address to send adverts from (set unicast_src_ip)`);
     const peers = vi.unicastPeer.map((p) => p.address);
     const auth = vi.authentication;
+    const g = this.config.globalDefs;
+    const group = vi.mcastDstIp ?? (family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6);
     const view: InstanceView = {
       name: vi.name,
       vrid: vi.vrid,
@@ -199,22 +201,25 @@ export class VrrpEngine {
       own: new Set([source]),
       ...(peers.length > 0
         ? {
-            peers: new Set(peers),
+            // keepalived accepts adverts from any source unless check_unicast_src is set.
+            ...(vi.checkUnicastSrc || g.vrrpCheckUnicastSrc ? { peers: new Set(peers) } : {}),
             unicastTtl: new Map(vi.unicastPeer.map((p) => [p.address, { ...(p.minTtl !== undefined ? { min: p.minTtl } : {}), ...(p.maxTtl !== undefined ? { max: p.maxTtl } : {}) }])),
           }
         : {}),
+      ...(vi.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr ? { skipCheckAddresses: true } : {}),
     };
     const key = `${ifname}/${family}`;
     let sock = this.sockets.get(key);
     if (!sock) {
       const byVrid = new Map<number, Inst>();
-      const socket = new VrrpSocket({ family, ifname, source, multicast: peers.length === 0 }, (p) => this.receive(byVrid, p));
+      const socket = new VrrpSocket({ family, ifname, source, multicast: peers.length === 0, group }, (p) => this.receive(byVrid, p));
       sock = { socket, byVrid };
       this.sockets.set(key, sock);
     }
     const socket = sock.socket;
+    if (peers.length === 0) socket.join(group);
     const addresses = [...vipSet];
-    const dsts = peers.length > 0 ? peers : [family === 4 ? VRRP_MCAST4 : VRRP_MCAST6];
+    const dsts = peers.length > 0 ? peers : [group];
     let inst: Inst;
     const send = (priority: number): void => {
       for (const dst of dsts) {
@@ -223,14 +228,13 @@ export class VrrpEngine {
           { src: source, dst },
         );
         try {
-          socket.send(pkt, peers.length > 0 ? dst : undefined);
+          socket.send(pkt, dst, vi.unicastTtl ?? 255);
           inst.sent++;
         } catch (err) {
           if (this.limiter.allow(`${vi.name}/send`) >= 0) log.error({ op: 'vrrp.send', instance: vi.name, err }, 'sending advert failed');
         }
       }
     };
-    const g = this.config.globalDefs;
     const announcer = new BurstAnnouncer(
       this.clock,
       {
@@ -251,7 +255,16 @@ export class VrrpEngine {
     });
     const runner = new InstanceRunner(
       vi.name,
-      { version, advertIntMs: vi.advertIntMs, preempt: !vi.nopreempt, preemptDelayMs: vi.preemptDelayMs, primaryAddress: source },
+      {
+        version,
+        advertIntMs: vi.advertIntMs,
+        preempt: !vi.nopreempt,
+        preemptDelayMs: vi.preemptDelayMs,
+        primaryAddress: source,
+        downTimerAdverts: vi.downTimerAdverts ?? g.vrrpDownTimerAdverts,
+        lowerPrioNoAdvert: vi.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert,
+        higherPrioSendAdvert: vi.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
+      },
       vi.priority,
       {
         clock: this.clock,
@@ -269,6 +282,10 @@ export class VrrpEngine {
         },
         onTransition: (t) => this.transition(inst, t),
         onEvent: (reason) => log.info({ op: 'vrrp.event', instance: vi.name, reason }, reason),
+        onLowerPriority: (from, prio) => {
+          log.info({ op: 'vrrp.lower_priority', instance: vi.name, from, priority: prio }, `(${vi.name}) master received a lower priority (${prio}) advert from ${from}`);
+          if (vi.notifyMasterRxLowerPri) inst.notify.push(splitCommand(vi.notifyMasterRxLowerPri.command));
+        },
       },
     );
     inst = { cfg: vi, syncFaults: new Map(), view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, notify };

@@ -19,6 +19,12 @@ export interface FsmConfig {
   readonly preemptDelayMs: number;
   /** This node's primary address on the interface, for equal-priority tie-breaks (§6.4.3). */
   readonly primaryAddress: string;
+  /** Adverts missed before Master_Down (`down_timer_adverts`; RFC: 3). */
+  readonly downTimerAdverts?: number;
+  /** `lower_prio_no_advert`: a master ignores lower-priority adverts (RFC behaviour). */
+  readonly lowerPrioNoAdvert?: boolean;
+  /** `higher_prio_send_advert`: a master sends one advert before yielding to a higher priority. */
+  readonly higherPrioSendAdvert?: boolean;
 }
 
 /** Timer deadlines held in the state (absolute ms on the caller's monotonic clock). */
@@ -66,7 +72,9 @@ export type FsmAction =
   | { readonly type: 'removeVips' }
   /** Start gratuitous ARP / unsolicited NA bursts (first burst now, then the configured delays). */
   | { readonly type: 'announce' }
-  | { readonly type: 'notify'; readonly phase: Phase };
+  | { readonly type: 'notify'; readonly phase: Phase }
+  /** A master heard a lower priority (keepalived's notify_master_rx_lower_pri). */
+  | { readonly type: 'lowerPriority'; readonly from: string; readonly priority: number };
 
 /** Result of one step. `reason` is set whenever the phase changed or something notable happened. */
 export interface StepResult {
@@ -80,9 +88,9 @@ export function skewMs(version: 2 | 3, priority: number, masterAdvertIntMs: numb
   return version === 2 ? ((256 - priority) * 1000) / 256 : ((256 - priority) * masterAdvertIntMs) / 256;
 }
 
-/** Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time (RFC 5798 §6.1). */
-export function masterDownMs(version: 2 | 3, priority: number, masterAdvertIntMs: number): number {
-  return 3 * masterAdvertIntMs + skewMs(version, priority, masterAdvertIntMs);
+/** Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time (RFC 5798 §6.1); keepalived's down_timer_adverts replaces the 3. */
+export function masterDownMs(version: 2 | 3, priority: number, masterAdvertIntMs: number, adverts = 3): number {
+  return adverts * masterAdvertIntMs + skewMs(version, priority, masterAdvertIntMs);
 }
 
 /** The state before `startup`. */
@@ -117,7 +125,7 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
       return { state: { ...s, timers: { advert: now + cfg.advertIntMs } }, actions: [{ type: 'sendAdvert', priority: s.priority }] };
     case 'masterDownTimer':
       if (s.phase !== 'BACKUP') return { state: s, actions: [] };
-      return becomeMaster(cfg, s, now, s.downCause ?? `no advert from the master for ${fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs))} (master_down_interval)`);
+      return becomeMaster(cfg, s, now, s.downCause ?? `no advert from the master for ${fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts))} (master_down_interval)`);
     case 'advert':
       return advert(cfg, s, ev, now);
     case 'priority':
@@ -165,7 +173,7 @@ function advert(cfg: FsmConfig, s: FsmState, ev: Extract<FsmEvent, { type: 'adve
     if (!cfg.preempt || holding || ev.priority >= s.priority) {
       // §6.4.2: accept the master; v3 adopts its advert interval (keepalived does the same).
       const masterAdv = cfg.version === 3 ? ev.advertIntMs || s.masterAdvertIntMs : s.masterAdvertIntMs;
-      const at = now + masterDownMs(cfg.version, s.priority, masterAdv);
+      const at = now + masterDownMs(cfg.version, s.priority, masterAdv, cfg.downTimerAdverts);
       const changed = masterAdv !== s.masterAdvertIntMs;
       const { downCause: _d, ...rest } = s;
       void _d;
@@ -186,18 +194,21 @@ function advert(cfg: FsmConfig, s: FsmState, ev: Extract<FsmEvent, { type: 'adve
     const higher = ev.priority > s.priority || (ev.priority === s.priority && compareAddresses(ev.from, cfg.primaryAddress) > 0);
     if (higher) {
       const masterAdv = cfg.version === 3 ? ev.advertIntMs || cfg.advertIntMs : cfg.advertIntMs;
-      return becomeBackup(
+      const r = becomeBackup(
         cfg,
         { ...s, masterAdvertIntMs: masterAdv },
         now,
         `master received advert from ${ev.from} with ${ev.priority === s.priority ? 'equal priority and a higher address' : 'higher priority'} ${ev.priority}, ours ${s.priority}`,
         ev.from,
       );
+      // keepalived's higher_prio_send_advert: one last advert, so the new master re-sends GARPs.
+      return cfg.higherPrioSendAdvert ? { ...r, actions: [{ type: 'sendAdvert', priority: s.priority }, ...r.actions] } : r;
     }
+    if (cfg.lowerPrioNoAdvert) return { state: s, actions: [{ type: 'lowerPriority', from: ev.from, priority: ev.priority }] };
     // keepalived: a master hearing a lower priority re-asserts at once (advert + GARPs).
     return {
       state: { ...s, timers: { advert: now + cfg.advertIntMs } },
-      actions: [{ type: 'sendAdvert', priority: s.priority }, { type: 'announce' }],
+      actions: [{ type: 'sendAdvert', priority: s.priority }, { type: 'announce' }, { type: 'lowerPriority', from: ev.from, priority: ev.priority }],
       reason: `received lower priority ${ev.priority} from ${ev.from}: re-asserting`,
     };
   }
@@ -212,7 +223,7 @@ function priorityChange(cfg: FsmConfig, s: FsmState, priority: number, now: numb
     return { state: { ...next, timers: { advert: now + cfg.advertIntMs } }, actions: [{ type: 'sendAdvert', priority }], reason };
   if (s.phase === 'BACKUP' && s.timers.masterDown !== undefined) {
     // The skew follows the effective priority (keepalived recomputes it on tracking changes).
-    const at = now + masterDownMs(cfg.version, priority, s.masterAdvertIntMs);
+    const at = now + masterDownMs(cfg.version, priority, s.masterAdvertIntMs, cfg.downTimerAdverts);
     return { state: { ...next, timers: { masterDown: Math.min(at, s.timers.masterDown) } }, actions: [], reason };
   }
   return { state: next, actions: [], reason };
@@ -244,7 +255,7 @@ function becomeBackup(cfg: FsmConfig, s: FsmState, now: number, reason: string, 
   const wasMaster = s.phase === 'MASTER';
   const { masterAddress: _m, ...rest } = s;
   void _m;
-  const at = now + masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs);
+  const at = now + masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts);
   return {
     state: { ...rest, ...(master ? { masterAddress: master } : {}), phase: 'BACKUP', timers: { masterDown: at }, since: now },
     actions: [...(wasMaster ? [{ type: 'removeVips' } as const] : []), { type: 'notify', phase: 'BACKUP' }],

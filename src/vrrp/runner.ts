@@ -36,6 +36,8 @@ export interface RunnerDeps {
   readonly onTransition: (t: Transition) => void;
   /** Notable events that are not transitions (interval adopted, re-assert). */
   readonly onEvent?: (reason: string) => void;
+  /** A master heard a lower priority advert. */
+  readonly onLowerPriority?: (from: string, priority: number) => void;
 }
 
 /**
@@ -130,6 +132,9 @@ export class InstanceRunner {
           this.deps.announcer.start(before === 'MASTER' && this.s.phase === 'MASTER' ? 'reassert' : 'takeover');
           break;
         case 'notify':
+          break;
+        case 'lowerPriority':
+          this.deps.onLowerPriority?.(a.from, a.priority);
           break;
       }
     }

@@ -41,12 +41,14 @@ export function trackState(
 ): TrackState {
   const faults = new Map<string, string>();
   const weights = new Map<string, number>();
-  const own = vi.interface;
+  // dont_track_primary: the instance's own interface does not count.
+  const own = vi.dontTrackPrimary ? undefined : vi.interface;
   const ifs: Entry[] = [...(own ? [{ name: own }] : []), ...[...vi.trackInterface, ...(group?.trackInterface ?? [])].filter((t) => t.name !== own)];
   for (const t of ifs) {
     const up = r.linkRunning(t.name) !== (t.reverse === true);
     apply(`if:${t.name}`, t.weight ?? 0, up, `interface ${t.name} is ${r.linkRunning(t.name) ? 'up (reverse)' : 'down'}`);
   }
+  if (vi.unicastFaultNoPeer && vi.unicastSrcIp !== undefined && vi.unicastPeer.length === 0) faults.set('unicast', 'unicast instance has no peer (unicast_fault_no_peer)');
   for (const t of [...vi.trackScript, ...(group?.trackScript ?? [])]) {
     const sc = scripts.get(t.name);
     const state = r.scriptUp(t.name);

@@ -74,8 +74,19 @@ const cases: { desc: string; cfg?: Partial<FsmConfig>; prio: number; script: [nu
   {
     desc: 'master hears lower priority: re-asserts at once with GARPs', prio: 150, script: [start, [4000, { type: 'advert', from: '10.0.0.2', priority: 100, advertIntMs: 1000 }]], until: 4100,
     want: [{ at: 0, phase: 'BACKUP' }, { at: 3414.0625, phase: 'MASTER' }],
-    check: (r, t) => t.same(r.actions.filter((a) => a.at === 4000).map((a) => a.action.type), ['sendAdvert', 'announce']),
+    check: (r, t) => t.same(r.actions.filter((a) => a.at === 4000).map((a) => a.action.type), ['sendAdvert', 'announce', 'lowerPriority']),
   },
+  {
+    desc: 'lower_prio_no_advert: the master does not answer a lower priority', cfg: { lowerPrioNoAdvert: true }, prio: 150, script: [start, [4000, { type: 'advert', from: '10.0.0.2', priority: 100, advertIntMs: 1000 }]], until: 4100,
+    want: [{ at: 0, phase: 'BACKUP' }, { at: 3414.0625, phase: 'MASTER' }],
+    check: (r, t) => t.same(r.actions.filter((a) => a.at === 4000).map((a) => a.action.type), ['lowerPriority']),
+  },
+  {
+    desc: 'higher_prio_send_advert: one last advert before yielding', cfg: { higherPrioSendAdvert: true }, prio: 100, script: [start, [5000, { type: 'advert', from: '10.0.0.2', priority: 200, advertIntMs: 1000 }]], until: 5100,
+    want: [{ at: 0, phase: 'BACKUP' }, { at: 3609.375, phase: 'MASTER' }, { at: 5000, phase: 'BACKUP' }],
+    check: (r, t) => t.same(r.actions.filter((a) => a.at === 5000).map((a) => a.action.type), ['sendAdvert', 'removeVips', 'notify']),
+  },
+  { desc: 'down_timer_adverts 5', cfg: { downTimerAdverts: 5 }, prio: 100, script: [start], until: 10000, want: [{ at: 0, phase: 'BACKUP' }, { at: 5609.375, phase: 'MASTER' }] },
   {
     desc: 'v3 backup adopts the master interval', cfg: { version: 3 }, prio: 100, script: [start, ...peer(500, 4600, 2000, 150, 2000)], until: 20000,
     want: [{ at: 0, phase: 'BACKUP' }, { at: 4500 + 3 * 2000 + (156 * 2000) / 256, phase: 'MASTER' }],

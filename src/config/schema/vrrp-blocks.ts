@@ -93,7 +93,7 @@ export const sharedTrackNotify = {
   notify_stop: value('notifyStop', script, 'Script run when VRRP stops.'),
   notify: value('notify', script, 'Script run on every transition, with GROUP|INSTANCE NAME STATE PRIORITY appended.'),
   smtp_alert: value('smtpAlert', optBool, 'Send mail on transitions `[<BOOL>]`. Default: global smtp_alert_vrrp / smtp_alert (off).', { inert: 'vigil does not send mail' }),
-  notify_priority_changes: value('notifyPriorityChanges', optBool, 'Also write priority changes to the notify FIFOs `[<BOOL>]`. Default: global vrrp_notify_priority_changes (off).'),
+  notify_priority_changes: value('notifyPriorityChanges', optBool, 'Also write priority changes to the notify FIFOs `[<BOOL>]`. Default: global vrrp_notify_priority_changes (off).', { inert: 'the VRRP engine writes transitions only' }),
 };
 
 /** The `vrrp_sync_group` block. */
