@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { settingsHelp } from '../settings.js';
+import { version } from '../version.js';
 import { renderReference } from '../config/reference.js';
 import { checkConfigCommand, checkConfigHelp } from './check-config.js';
 import { runCommand, runHelp } from './run.js';
+import { statusCommand, statusHelp } from './status.js';
 import { UsageError, type Io, processIo } from './io.js';
 
 /** A CLI command: its one-line summary, its help text and its entry point. */
@@ -16,6 +17,7 @@ interface Command {
 const commands: Record<string, Command> = {
   'check-config': { summary: 'validate keepalived.conf and print every problem as file:line:col', help: checkConfigHelp, run: checkConfigCommand },
   run: { summary: 'run the director (today: the VRRP engine) for keepalived.conf', help: runHelp, run: runCommand },
+  status: { summary: 'show what the running daemon is doing (exit 1 when degraded, 3 when unreachable)', help: statusHelp, run: statusCommand },
   'config-reference': {
     summary: 'print the reference of every keepalived.conf keyword vigil accepts (Markdown)',
     help: 'Usage: vigil config-reference\n\nPrints every block and keyword vigil accepts, with meaning, default, range and keepalived differences.\n',
@@ -27,11 +29,7 @@ const commands: Record<string, Command> = {
   },
 };
 
-/** The package version, read from package.json next to dist/. */
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export { version };
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));

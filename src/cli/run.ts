@@ -8,6 +8,9 @@ import { loadSettings, settingsFlags } from '../settings.js';
 import { VrrpEngine } from '../vrrp/engine.js';
 import { EXIT_CONFIG } from './check-config.js';
 import type { Io } from './io.js';
+import { ControlServer } from '../control/server.js';
+import { performance } from 'node:perf_hooks';
+import { version } from '../version.js';
 
 export const runHelp = `Usage: vigil run [-f FILE] [-i CONFIG_ID] [options]
 
@@ -23,6 +26,7 @@ Options:
   -P, --vrrp             run the VRRP engine only (keepalived's -P; the default today)
       --log-level LEVEL  trace|debug|info|warn|error (VIGIL_LOG_LEVEL)
       --log-format FMT   auto|json|pretty (VIGIL_LOG_FORMAT)
+      --socket PATH      control socket for 'vigil status' (VIGIL_SOCKET)
 `;
 
 /** `vigil run`: compiles the configuration and runs the VRRP engine until SIGTERM/SIGINT. */
@@ -57,7 +61,36 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     poller().stop();
     return 1;
   }
-  log.info({ op: 'start', config: file, instances: result.config.vrrpInstances.length }, `vigil ${'started'} with ${file}`);
+  const startedAt = new Date().toISOString();
+  const wall = (mono: number) => new Date(Date.now() - (performance.now() - mono)).toISOString();
+  const control = new ControlServer(
+    settings.socket,
+    {
+      status: () => ({
+        version: version(),
+        pid: process.pid,
+        config: file,
+        startedAt,
+        vrrp: engine.snapshot().map((v) => ({
+          ...v,
+          since: wall(v.since),
+          inStateMs: Math.round(performance.now() - v.since),
+          ...(v.lastTransition ? { lastTransition: { from: v.lastTransition.from, to: v.lastTransition.to, reason: v.lastTransition.reason, at: wall(v.lastTransition.at) } } : {}),
+        })),
+      }),
+    },
+    log,
+  );
+  try {
+    await control.listen();
+  } catch (e) {
+    log.fatal({ op: 'control', err: e }, (e as Error).message);
+    io.err(`vigil: ${(e as Error).message}\n`);
+    await engine.stop();
+    poller().stop();
+    return 1;
+  }
+  log.info({ op: 'start', config: file, instances: result.config.vrrpInstances.length, socket: settings.socket }, `vigil started with ${file}`);
   await engine.start();
   return await new Promise<number>((resolve) => {
     let stopping = false;
@@ -65,8 +98,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ op: 'stop', signal: sig }, `received ${sig}: stopping`);
-      engine
-        .stop()
+      Promise.all([engine.stop(), control.close()])
         .then(() => {
           poller().stop();
           log.info({ op: 'stop' }, 'stopped');
