@@ -11,6 +11,7 @@ import type { Io } from './io.js';
 import { ControlServer } from '../control/server.js';
 import { performance } from 'node:perf_hooks';
 import { version } from '../version.js';
+import { serveMetrics, vrrpRegistry } from '../metrics/server.js';
 
 export const runHelp = `Usage: vigil run [-f FILE] [-i CONFIG_ID] [options]
 
@@ -27,6 +28,7 @@ Options:
       --log-level LEVEL  trace|debug|info|warn|error (VIGIL_LOG_LEVEL)
       --log-format FMT   auto|json|pretty (VIGIL_LOG_FORMAT)
       --socket PATH      control socket for 'vigil status' (VIGIL_SOCKET)
+      --metrics-listen HOST:PORT  serve Prometheus metrics at /metrics (VIGIL_METRICS_LISTEN)
 `;
 
 /** `vigil run`: compiles the configuration and runs the VRRP engine until SIGTERM/SIGINT. */
@@ -90,6 +92,18 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     poller().stop();
     return 1;
   }
+  let closeMetrics: () => Promise<void> = async () => {};
+  if (settings.metricsListen) {
+    try {
+      closeMetrics = await serveMetrics(settings.metricsListen, vrrpRegistry(() => engine.snapshot()), log);
+    } catch (e) {
+      log.fatal({ op: 'metrics', err: e }, `cannot listen on ${settings.metricsListen}: ${(e as Error).message}`);
+      io.err(`vigil: metrics: cannot listen on ${settings.metricsListen}: ${(e as Error).message}\n`);
+      await Promise.all([engine.stop(), control.close()]);
+      poller().stop();
+      return 1;
+    }
+  }
   log.info({ op: 'start', config: file, instances: result.config.vrrpInstances.length, socket: settings.socket }, `vigil started with ${file}`);
   await engine.start();
   return await new Promise<number>((resolve) => {
@@ -98,7 +112,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ op: 'stop', signal: sig }, `received ${sig}: stopping`);
-      Promise.all([engine.stop(), control.close()])
+      Promise.all([engine.stop(), control.close(), closeMetrics()])
         .then(() => {
           poller().stop();
           log.info({ op: 'stop' }, 'stopped');

@@ -40,6 +40,8 @@ export interface InstanceStatus {
   readonly drops: Readonly<Record<string, number>>;
   readonly advertsSent: number;
   readonly advertsReceived: number;
+  /** Transitions into each state since start. */
+  readonly transitions: Readonly<Record<string, number>>;
 }
 
 interface Inst {
@@ -52,6 +54,7 @@ interface Inst {
   readonly drops: Record<DropCode, number>;
   sent: number;
   received: number;
+  readonly transitions: Record<string, number>;
   readonly notify: ScriptQueue;
 }
 
@@ -288,7 +291,7 @@ export class VrrpEngine {
         },
       },
     );
-    inst = { cfg: vi, syncFaults: new Map(), view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, notify };
+    inst = { cfg: vi, syncFaults: new Map(), view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, transitions: {}, notify };
     sock.byVrid.set(vi.vrid, inst);
     this.insts.set(vi.name, inst);
   }
@@ -337,6 +340,7 @@ export class VrrpEngine {
         drops: { ...i.drops },
         advertsSent: i.sent,
         advertsReceived: i.received,
+        transitions: { ...i.transitions },
       };
     });
   }
@@ -358,6 +362,7 @@ export class VrrpEngine {
   }
 
   private transition(inst: Inst, t: Transition): void {
+    inst.transitions[t.to] = (inst.transitions[t.to] ?? 0) + 1;
     this.deps.log.info({ op: 'vrrp.transition', instance: t.instance, from: t.from, to: t.to, priority: t.priority, reason: t.reason }, `(${t.instance}) Entering ${t.to} STATE: ${t.reason}`);
     const vi = inst.cfg;
     const specific = t.to === 'MASTER' ? vi.notifyMaster : t.to === 'BACKUP' ? vi.notifyBackup : t.to === 'FAULT' ? vi.notifyFault : vi.notifyStop;

@@ -37,7 +37,7 @@ function raw(path: string, data: string | Buffer, waitMs = 7000): Promise<string
   });
 }
 
-t.test('vigil status: text, JSON, filters and exit codes; the control socket survives bad clients', async (t) => {
+t.test('vigil status (text, JSON, filters, exit codes), metrics, and a control socket that survives bad clients', async (t) => {
   const lab = await createLab(t, { nodes: ['dir1'] });
   reportOnFailure(t, lab);
   await lab.execOk('dir1', ['ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p']);
@@ -52,7 +52,7 @@ t.test('vigil status: text, JSON, filters and exit codes; the control socket sur
       'vrrp_instance VI_2 {\n state BACKUP\n interface eth0\n virtual_router_id 52\n priority 120\n advert_int 1\n virtual_ipaddress {\n  192.168.77.101/24\n }\n}',
     ].join('\n'),
   );
-  const v = lab.spawn('dir1', [process.execPath, join(repoRoot, 'bin/vigil.js'), 'run', '-f', conf, '--socket', sock, '--log-format', 'json'], { name: 'vigil-dir1' });
+  const v = lab.spawn('dir1', [process.execPath, join(repoRoot, 'bin/vigil.js'), 'run', '-f', conf, '--socket', sock, '--metrics-listen', '192.168.77.10:9650', '--log-format', 'json'], { name: 'vigil-dir1' });
   await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'master', timeoutMs: 10000, intervalMs: 100 });
   await waitFor(() => holds(lab, 'dir1', '192.168.77.101'), { desc: 'VI_2 master', timeoutMs: 5000, intervalMs: 100 });
 
@@ -72,6 +72,15 @@ t.test('vigil status: text, JSON, filters and exit codes; the control socket sur
   const c = io();
   await main(['status', '--socket', sock], c);
   t.match(c.stdout, /VI_1\s+FAULT .*MASTER→FAULT: fault: interface up0 is down/, 'FAULT and its reason on the screen');
+
+  const metrics = await lab.execOk('dir1', ['curl', '-s', 'http://192.168.77.10:9650/metrics']);
+  t.match(metrics, /vigil_vrrp_state\{instance="VI_1",state="FAULT"\} 1/, 'state gauge');
+  t.match(metrics, /vigil_vrrp_state\{instance="VI_2",state="MASTER"\} 1/);
+  t.match(metrics, /vigil_vrrp_transitions_total\{instance="VI_1",to="FAULT"\} 1/, 'transitions by state');
+  t.match(metrics, /vigil_vrrp_priority\{instance="VI_1",kind="base"\} 150/, 'priorities');
+  t.match(metrics, /vigil_vrrp_adverts_sent_total\{instance="VI_2"\} [1-9]/, 'adverts sent');
+  t.match(metrics, /vigil_process_resident_memory_bytes/, 'process metrics');
+  t.match(await lab.execOk('dir1', ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://192.168.77.10:9650/nope']), /404/);
 
   // Bad clients: malformed, unknown method, too large, too slow — each gets an error, the daemon stays.
   t.match(await raw(sock, 'not json\n', 1000), /"code":"bad-request"/);
