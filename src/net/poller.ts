@@ -17,6 +17,8 @@ export class Poller {
   private readonly wake = eventfd();
   private polling = false;
   private stopped = false;
+  /** Where handler errors go; the daemon replaces this with its logger. */
+  onError: (e: unknown) => void = (e) => process.stderr.write(`vigil: poller handler failed: ${(e as Error)?.stack ?? String(e)}\n`);
 
   /** Watches `fd`; `cb` runs each time it becomes readable. */
   add(fd: number, cb: OnReadable): void {
@@ -72,10 +74,8 @@ export class Poller {
             try {
               this.watchers.get(fd)?.();
             } catch (e) {
-              // A faulty handler must not stop every other socket; surface it without unwinding here.
-              queueMicrotask(() => {
-                throw e;
-              });
+              // A faulty handler must neither stop every other socket nor crash the daemon.
+              this.onError(e);
             }
           }
         }

@@ -346,6 +346,15 @@ export class VrrpEngine {
   }
 
   private receive(byVrid: Map<number, Inst>, p: ReceivedPacket): void {
+    try {
+      this.accept(byVrid, p);
+    } catch (err) {
+      // A bug must cost one packet, never the daemon.
+      if (this.limiter.allow('receive-bug') >= 0) this.deps.log.error({ op: 'vrrp.receive', src: p.src, err }, 'handling a received packet failed');
+    }
+  }
+
+  private accept(byVrid: Map<number, Inst>, p: ReceivedPacket): void {
     const v = validateAdvert(p, (vrid) => byVrid.get(vrid)?.view);
     if (v.ok) {
       const inst = byVrid.get(v.advert.vrid)!;
