@@ -78,5 +78,7 @@ t.test(`compiler survives ${ITERATIONS} mutated configs`, async (t) => {
     }
   }
   t.ok(rejected > ITERATIONS / 10, `${rejected} rejected with positioned errors`);
-  t.ok(configs >= 0, `${configs} still compiled`);
+  // Many mutations are harmless (a duplicated comment, a swapped value of the same type): a
+  // compiler that rejected nearly everything would be broken too.
+  t.ok(configs > ITERATIONS / 20, `${configs} still compiled`);
 });
