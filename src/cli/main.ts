@@ -3,6 +3,7 @@ import { settingsHelp } from '../settings.js';
 import { version } from '../version.js';
 import { renderReference } from '../config/reference.js';
 import { checkConfigCommand, checkConfigHelp } from './check-config.js';
+import { genhashCommand, genhashHelp } from './genhash.js';
 import { runCommand, runHelp } from './run.js';
 import { statusCommand, statusHelp } from './status.js';
 import { UsageError, type Io, processIo } from './io.js';
@@ -17,6 +18,7 @@ interface Command {
 const commands: Record<string, Command> = {
   'check-config': { summary: 'validate keepalived.conf and print every problem as file:line:col', help: checkConfigHelp, run: checkConfigCommand },
   run: { summary: 'run the director (today: the VRRP engine) for keepalived.conf', help: runHelp, run: runCommand },
+  genhash: { summary: 'print the MD5 of a URL body for a url digest, as keepalived genhash', help: genhashHelp, run: genhashCommand },
   status: { summary: 'show what the running daemon is doing (exit 1 when degraded, 3 when unreachable)', help: statusHelp, run: statusCommand },
   'config-reference': {
     summary: 'print the reference of every keepalived.conf keyword vigil accepts (Markdown)',

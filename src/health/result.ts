@@ -1,0 +1,55 @@
+/*
+ * The outcome of one check: a value, never an exception. Reasons are stable strings for logs,
+ * metrics and `vigil status`; `detail` is for humans.
+ */
+
+/** Why a check ended. Stable: logged, counted and shown by `vigil status`. */
+export const REASONS = [
+  'ok',
+  'connect-refused',
+  'connect-error',
+  'timeout',
+  'reset',
+  'tls-error',
+  'empty-response',
+  'bad-response',
+  'bad-status',
+  'bad-digest',
+  'body-too-large',
+  'io-error',
+] as const;
+/** A reason code. */
+export type Reason = (typeof REASONS)[number];
+
+/** What one HTTP exchange returned (present when a status line was read). */
+export interface HttpOutcome {
+  readonly status: number;
+  /** MD5 hex of the body bytes after the header, bounded by Content-Length (keepalived's genhash digest). */
+  readonly digest: string;
+  readonly bodyBytes: number;
+  /** Raw header text, only when asked for (genhash -v). */
+  readonly header?: string;
+}
+
+/** The result of one check. */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly reason: Reason;
+  /** Time from start to end of the check, on the injected clock. */
+  readonly latencyMs: number;
+  /** Human-readable detail, e.g. `status 500 not in 200-299` or `ECONNREFUSED`. */
+  readonly detail: string;
+  readonly http?: HttpOutcome;
+}
+
+/** Maps a socket/TLS error to a reason code (Node error codes, OpenSSL verify codes). */
+export function reasonOf(err: unknown): Reason {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'io-error';
+  if (code === 'ECONNREFUSED') return 'connect-refused';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+  if (['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EADDRINUSE', 'EINVAL', 'EACCES', 'EPERM', 'ENOTFOUND'].includes(code)) return 'connect-error';
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || code.includes('SELF_SIGNED') || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
+    return 'tls-error';
+  return 'io-error';
+}
