@@ -42,7 +42,7 @@ function start(lab: Lab, impl: Impl, node: string, s: Scenario, priority: number
   const conf = join(dir, 'keepalived.conf');
   writeFileSync(conf, keepalivedConf(node, { vrid: 51, priority, vips: [`${VIP}/24`], version: s.version, advertIntS: s.advertS }));
   if (impl === 'vigil') {
-    const proc = lab.spawn(node, [process.execPath, join(root, 'bin/vigil.js'), 'run', '-f', conf, '--log-format', 'json'], { name: `vigil-${node}` });
+    const proc = lab.spawn(node, [process.execPath, join(root, 'bin/vigil.js'), 'run', '-f', conf, '--socket', join(dir, 'vigil.sock'), '--log-format', 'json'], { name: `vigil-${node}` });
     return { proc, advertPid: () => proc.pid };
   }
   const argv = ['keepalived', '-n', '-l', '-D', '-P', '-R', '-f', conf, '-p', join(dir, 'k.pid'), '-r', join(dir, 'vrrp.pid'), '-c', join(dir, 'c.pid')];

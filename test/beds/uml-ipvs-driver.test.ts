@@ -6,6 +6,7 @@ import t from 'tap';
 import { parseIpvsList } from '../lab/ipvsadm-text.js';
 import { pidsByCmdline } from '../lab/state.js';
 import { type UmlResult, type UmlScenarioResult, describeUmlFailure, runUml } from '../lab/uml.js';
+import { scenarioResult, scenarioText } from '../lab/uml-results.js';
 import { decodeDestMessage, decodeServiceMessage } from '../../src/ipvs/codec.js';
 import { destConfig, destKey, serviceConfig, serviceKey } from '../../src/ipvs/types.js';
 import { type NlMessage, decodeMessages } from '../../src/netlink/codec.js';
@@ -23,16 +24,8 @@ try {
 t.comment(`uml: boot ${res.bootMs} ms, whole run ${res.totalMs} ms, wall ${Math.round(performance.now() - started)} ms`);
 for (const s of res.scenarios) t.comment(`uml: scenario ${s.name}: ${s.durationMs} ms, status ${s.status}`);
 
-function get(name: string): UmlScenarioResult {
-  const s = res.scenarios.find((x) => x.name === name);
-  if (s === undefined) throw new Error(`no result for scenario ${name}`);
-  return s;
-}
-function text(s: UmlScenarioResult, file: string): string {
-  const b = s.files.get(file);
-  if (b === undefined) throw new Error(`scenario ${s.name} wrote no ${file}: ${s.stderr}`);
-  return b.toString('utf8');
-}
+const get = (name: string): UmlScenarioResult => scenarioResult(res, name);
+const text = scenarioText;
 
 interface ScenarioDest { address: string; port: number; forward: string; weight: number; upperThreshold: number; lowerThreshold: number; tunType: string }
 interface ScenarioService { family: number; protocol?: string; address?: string; port?: number; fwmark?: number; scheduler: string; flags: number; timeout: number; netmask: number; dests: ScenarioDest[] }

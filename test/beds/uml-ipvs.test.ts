@@ -5,6 +5,7 @@ import t from 'tap';
 import { parseIpvsList, parseIpvsStats } from '../lab/ipvsadm-text.js';
 import { pidsByCmdline } from '../lab/state.js';
 import { type UmlResult, type UmlScenarioResult, describeUmlFailure, runUml } from '../lab/uml.js';
+import { scenarioResult, scenarioText } from '../lab/uml-results.js';
 import { type Packet, decodePcap } from '../lab/wire/decode.js';
 
 const scenario = (name: string) => ({ name, script: fileURLToPath(new URL(`./uml/${name}.sh`, import.meta.url)) });
@@ -27,16 +28,8 @@ try {
 t.comment(`uml: boot ${res.bootMs} ms, whole run ${res.totalMs} ms, wall ${Math.round(performance.now() - started)} ms`);
 for (const s of res.scenarios) t.comment(`uml: scenario ${s.name}: ${s.durationMs} ms, status ${s.status}`);
 
-function get(name: string): UmlScenarioResult {
-  const s = res.scenarios.find((x) => x.name === name);
-  if (s === undefined) throw new Error(`no result for scenario ${name}`);
-  return s;
-}
-function text(s: UmlScenarioResult, file: string): string {
-  const b = s.files.get(file);
-  if (b === undefined) throw new Error(`scenario ${s.name} wrote no ${file}`);
-  return b.toString('utf8');
-}
+const get = (name: string): UmlScenarioResult => scenarioResult(res, name);
+const text = scenarioText;
 function countBodies(body: string): Record<string, number> {
   const c: Record<string, number> = {};
   for (const l of body.split('\n').filter(Boolean)) c[l] = (c[l] ?? 0) + 1;

@@ -22,7 +22,8 @@ function startVigil(lab: Lab, node: string, o: VrrpInstanceOptions): Proc {
   const dir = lab.folder(`vigil-${node}`);
   const conf = join(dir, 'keepalived.conf');
   writeFileSync(conf, keepalivedConf(node, o));
-  return lab.spawn(node, [process.execPath, join(repoRoot, 'bin/vigil.js'), 'run', '-f', conf, '--log-format', 'json', '--log-level', 'debug'], { name: `vigil-${node}` });
+  const argv = [process.execPath, join(repoRoot, 'bin/vigil.js'), 'run', '-f', conf, '--socket', join(dir, 'vigil.sock'), '--log-format', 'json', '--log-level', 'debug'];
+  return lab.spawn(node, argv, { name: `vigil-${node}` });
 }
 
 async function holds(lab: Lab, node: string, vip: string): Promise<boolean> {

@@ -11,7 +11,9 @@ export function startVigilConf(lab: Lab, node: string, conf: string, name = `vig
   const dir = lab.folder(name);
   const file = join(dir, 'keepalived.conf');
   writeFileSync(file, conf);
-  return lab.spawn(node, [process.execPath, join(repoRoot, 'bin/vigil.js'), 'run', '-f', file, '--log-format', 'json', '--log-level', 'debug'], { name });
+  // Each daemon gets its own control socket: two cannot share one (the second refuses to start).
+  const argv = [process.execPath, join(repoRoot, 'bin/vigil.js'), 'run', '-f', file, '--socket', join(dir, 'vigil.sock'), '--log-format', 'json', '--log-level', 'debug'];
+  return lab.spawn(node, argv, { name });
 }
 
 /** True when `vip` is on eth0 of `node`. */

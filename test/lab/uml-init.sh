@@ -36,6 +36,10 @@ date +%s%N >"$OUT/boot_ns"
 for d in /tmp /var/tmp /var/log /var/lib/nginx /var/cache /var/lib/misc /root /dev/shm; do
   [ -d "$d" ] && mount -t tmpfs -o mode=1777 tmpfs "$d"
 done
+# Re-expose the repository (read-only) when one of those tmpfs mounts hid it.
+if [ -n "${VG_REPO:-}" ] && [ ! -e "$VG_REPO/package.json" ]; then
+  mkdir -p "$VG_REPO" && mount -r -t hostfs -o "$VG_REPO" hostfs "$VG_REPO" || echo "init: cannot expose $VG_REPO" >&2
+fi
 mkdir -p /run/netns /var/log/nginx /var/lib/nginx/body
 
 # module auto-loading (e.g. ipvsadm asking for ip_vs) goes through a wrapper with our modroot

@@ -130,3 +130,17 @@ export function collectResult(work: string, names: readonly string[], umid: stri
     workDir: work,
   };
 }
+
+/** The result of scenario `name`; throws when the run has none (a broken runner, not a test failure). */
+export function scenarioResult(res: UmlResult, name: string): UmlScenarioResult {
+  const s = res.scenarios.find((x) => x.name === name);
+  if (s === undefined) throw new Error(`no result for scenario ${name}`);
+  return s;
+}
+
+/** A file a scenario wrote under $OUT, as text; throws (with the scenario's stderr) when missing. */
+export function scenarioText(s: UmlScenarioResult, file: string): string {
+  const b = s.files.get(file);
+  if (b === undefined) throw new Error(`scenario ${s.name} wrote no ${file}: ${s.stderr}`);
+  return b.toString('utf8');
+}

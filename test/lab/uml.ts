@@ -67,6 +67,8 @@ function prepare(work: string, opts: UmlOptions, version: string): void {
   }
 }
 
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+
 /** Kernel command line: hostfs root read-only, console to fd 1, KEY=VALUE pairs for init's environment. */
 function bootArgs(work: string, umid: string, opts: UmlOptions): string[] {
   return [
@@ -82,6 +84,9 @@ function bootArgs(work: string, umid: string, opts: UmlOptions): string[] {
     `uml_dir=${join(work, 'run')}`,
     `init=${join(work, 'init.sh')}`,
     `VG_WORK=${work}`,
+    // The repository, so scenarios can run its scripts and dist/ even when it lives under a
+    // folder the guest masks with tmpfs (a CI clone under /tmp, a checkout under /root).
+    `VG_REPO=${REPO_ROOT}`,
     `VG_MODULES=${(opts.modules ?? DEFAULT_MODULES).join(',')}`,
     `VG_SCENARIOS=${opts.scenarios.map((s) => s.name).join(',')}`,
     `VG_TIMEOUT=${opts.scenarioTimeoutS ?? 60}`,
