@@ -93,8 +93,11 @@ t.test('vigil status (text, JSON, filters, exit codes), metrics, and a control s
   // Root only: the socket is 0600 in a 0700 folder.
   t.equal(statSync(sock).mode & 0o777, 0o600, 'socket mode 0600');
   const probe = `require('net').connect(${JSON.stringify(sock)}).on('connect',()=>{console.log('connected');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(0)})`;
-  const asNobody = spawnSync(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, encoding: 'utf8' });
-  t.match(asNobody.stdout.trim(), /EACCES|ENOENT/, `a non-root user cannot connect (${asNobody.stdout.trim()})`);
+  // cwd '/' and a clean environment: the checkout (and tap's loaders in NODE_OPTIONS) may not be
+  // readable by nobody, e.g. a CI clone in a 0700 folder.
+  // tap's process tracking injects its loader through NODE_OPTIONS into every child; drop it.
+  const asNobody = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', probe], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8' });
+  t.match(asNobody.stdout.trim(), /EACCES|ENOENT/, `a non-root user cannot connect (${asNobody.stdout.trim()}${asNobody.stderr.trim()})`);
 
   v.signal('SIGTERM');
   await v.exited;
