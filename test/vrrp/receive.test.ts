@@ -1,10 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
 import type { ReceivedPacket } from '../../src/net/vrrp-socket.js';
 import { addressText } from '../../src/vrrp/packet.js';
-import { type DropCode, type InstanceView, validateAdvert } from '../../src/vrrp/receive.js';
-import { sharedDir } from '../helpers/paths.js';
+import { type InstanceView, validateAdvert } from '../../src/vrrp/receive.js';
+import { keepalivedVerdict, negativeCases } from '../helpers/negative-vectors.js';
 
 // Every crafted packet of shared/vectors/vrrp/negative_cases.txt, validated against the instance
 // keepalived ran, must get the verdict keepalived gave it — and the same log wording.
@@ -23,38 +21,8 @@ const sections: Record<string, InstanceView> = {
   v3: { ...base, version: 3 },
   v3b: { ...base, version: 3 },
 };
-const verdictOf = (line: string | undefined): DropCode | 'ok' | 'silent' => {
-  if (line === undefined) return 'silent';
-  const rules: [RegExp, DropCode | 'ok'][] = [
-    [/packet too short - \d+ bytes/, 'too-short'],
-    [/invalid TTL\/HL/, 'ttl'],
-    [/Invalid VRRPv\d checksum/, 'checksum'],
-    [/advertisement interval mismatch/, 'advert-interval'],
-    [/wrong version/, 'version'],
-    [/Invalid packet type/, 'type'],
-    [/not present in MASTER advert/, 'addresses'],
-    [/vrrp packet too (short|long)/, 'length'],
-    [/received a \d auth/, 'auth-type'],
-    [/invalid passwd/, 'auth-pass'],
-    [/Master received advert|lower priority|advertisement interval updated/, 'ok'],
-  ];
-  const hit = rules.find(([re]) => re.test(line));
-  if (!hit) throw new Error(`no rule for keepalived line: ${line}`);
-  return hit[1];
-};
-
-interface Case { section: string; name: string; ip: Buffer; log?: string }
-const cases: Case[] = [];
-let section = '';
-for (const line of fs.readFileSync(path.join(sharedDir, 'vectors/vrrp/negative_cases.txt'), 'utf8').split('\n')) {
-  const sec = /^## (\w+):/.exec(line);
-  if (sec) section = sec[1]!;
-  const c = /^(\w+) ([0-9a-f]{40,})$/.exec(line);
-  if (c) cases.push({ section, name: c[1]!, ip: Buffer.from(c[2]!, 'hex') });
-  const l = /^\s+\[dirA\] (.*)$/.exec(line);
-  const last = cases.at(-1);
-  if (l && last && last.log === undefined) last.log = l[1]!;
-}
+const verdictOf = keepalivedVerdict;
+const cases = negativeCases();
 
 t.test('all sections parsed', async (t) => {
   t.same([...new Set(cases.map((c) => c.section))], Object.keys(sections));
