@@ -18,6 +18,7 @@ import {
   timingKeywords,
 } from './checkers.js';
 import { readHex } from './lvs-args.js';
+import { spreadWeight } from './vrrp-args.js';
 
 /*
  * TCP_CHECK, PING_CHECK, SMTP_CHECK (with legacy host {} blocks), DNS_CHECK, UDP_CHECK,
@@ -194,8 +195,7 @@ export const fileCheckSpec: BlockSpec<FileChecker> = {
   },
   finalize(o, stmt, c) {
     if (!requireField(o, 'trackFile', 'track_file', stmt, c, 'FILE_CHECK')) return undefined;
-    const w = o.weight as unknown as { weight: number; reverse: boolean } | undefined;
-    if (w) Object.assign(o, { weight: w.weight, weightReverse: w.reverse });
+    spreadWeight(o);
     return o as FileChecker;
   },
 };

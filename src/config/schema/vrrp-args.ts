@@ -233,6 +233,18 @@ export function userGroup(args: readonly Word[], kw: Word, c: BuildCtx): { user:
 }
 
 /** `W [reverse]` with W in ±`max`. */
+/**
+ * `weightReverse` stores `{weight, reverse}` in the `weight` field while a block is read; a
+ * block's finalize spreads it into `weight` and `weightReverse` with this.
+ */
+export function spreadWeight(o: object): void {
+  const r = o as { weight?: unknown; weightReverse?: boolean };
+  if (typeof r.weight !== 'object' || r.weight === null) return;
+  const w = r.weight as { weight: number; reverse: boolean };
+  r.weight = w.weight;
+  r.weightReverse = w.reverse;
+}
+
 export function weightReverse(max: number): ArgParser<{ weight: number; reverse: boolean }> {
   return (args, kw, c) => {
     if (!arity(args, kw, c, 1, 2, `a weight (-${max}..${max}), optionally followed by 'reverse'`)) return undefined;

@@ -1,6 +1,6 @@
 import { type Family, type ScriptSpec, arity, decimal, ifname, int, readIfname, readInt, script, seconds } from './args.js';
 import { type ArgParser, type BlockSpec, alias, block, fieldPos, list, requireField, value } from './dsl.js';
-import { type Tracked, laxBare, nameHead, optBool, readAddr, secondsZeroIsOne, tracked, userGroup, weightReverse } from './vrrp-args.js';
+import { type Tracked, laxBare, nameHead, optBool, readAddr, secondsZeroIsOne, tracked, spreadWeight, userGroup, weightReverse } from './vrrp-args.js';
 
 /*
  * The VRRP side's named helper blocks: vrrp_script, vrrp_sync_group, track_file,
@@ -44,8 +44,7 @@ export const vrrpScriptSpec: BlockSpec<VrrpScript> = {
   },
   finalize(o, stmt, c) {
     if (!requireField(o, 'script', 'script', stmt, c, `vrrp_script ${o.name ?? ''}`)) return undefined;
-    const w = o.weight as unknown as { weight: number; reverse: boolean } | number | undefined;
-    if (typeof w === 'object') Object.assign(o, { weight: w.weight, weightReverse: w.reverse });
+    spreadWeight(o);
     return o as VrrpScript;
   },
 };
@@ -159,8 +158,7 @@ export const trackFileSpec: BlockSpec<TrackFile> = {
   },
   finalize(o, stmt, c) {
     if (!requireField(o, 'file', 'file', stmt, c, `track_file ${o.name ?? ''}`)) return undefined;
-    const w = o.weight as unknown as { weight: number; reverse: boolean } | number;
-    if (typeof w === 'object') Object.assign(o, { weight: w.weight, weightReverse: w.reverse });
+    spreadWeight(o);
     return o as TrackFile;
   },
 };
@@ -212,8 +210,7 @@ export const trackProcessSpec: BlockSpec<TrackProcess> = {
   finalize(o, stmt, c) {
     if (!requireField(o, 'process', 'process', stmt, c, `vrrp_track_process ${o.name ?? ''}`)) return undefined;
     const out = o as { -readonly [K in keyof TrackProcess]: TrackProcess[K] };
-    const w = o.weight as unknown as { weight: number; reverse: boolean } | number;
-    if (typeof w === 'object') [out.weight, out.weightReverse] = [w.weight, w.reverse];
+    spreadWeight(out);
     // `delay` sets both delays; a later fork_delay/terminate_delay is not overridden by an earlier delay and vice versa (last written wins).
     const d = (o as { delayMs?: number }).delayMs;
     delete (out as { delayMs?: number }).delayMs;
@@ -336,8 +333,7 @@ export const bfdInstanceSpec: BlockSpec<BfdInstance> = {
   finalize(o, stmt, c) {
     if (!requireField(o, 'neighborIp', 'neighbor_ip', stmt, c, `bfd_instance ${o.name ?? ''}`)) return undefined;
     const out = o as { -readonly [K in keyof BfdInstance]: BfdInstance[K] };
-    const w = o.weight as unknown as { weight: number; reverse: boolean } | number;
-    if (typeof w === 'object') [out.weight, out.weightReverse] = [w.weight, w.reverse];
+    spreadWeight(out);
     out.family = o.neighborIp!.includes(':') ? 6 : 4;
     if (o.sourceIp && o.sourceIp.includes(':') !== (out.family === 6))
       c.diag.error(fieldPos(o, 'sourceIp')!, 'family-mismatch', `bfd_instance ${o.name}: source_ip ${o.sourceIp} and neighbor_ip ${o.neighborIp} are of different address families`);
