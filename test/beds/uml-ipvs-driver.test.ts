@@ -5,24 +5,14 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { parseIpvsList } from '../lab/ipvsadm-text.js';
 import { pidsByCmdline } from '../lab/state.js';
-import { type UmlResult, type UmlScenarioResult, describeUmlFailure, runUml } from '../lab/uml.js';
+import { type UmlScenarioResult, describeUmlFailure, runUmlForTest } from '../lab/uml.js';
 import { scenarioResult, scenarioText } from '../lab/uml-results.js';
 import { decodeDestMessage, decodeServiceMessage } from '../../src/ipvs/codec.js';
 import { destConfig, destKey, serviceConfig, serviceKey } from '../../src/ipvs/types.js';
 import { type NlMessage, decodeMessages } from '../../src/netlink/codec.js';
 import { readHex, repoScenario } from '../ipvs/fixtures/scenario.js';
 
-const started = performance.now();
-let res: UmlResult;
-try {
-  res = await runUml({ topology: null, scenarios: [repoScenario('ipvs-driver'), repoScenario('ipvs-driver-capture')], timeoutMs: 120_000 });
-} catch (err) {
-  // user-mode Linux missing or unusable: fail loudly with the reason, never skip
-  t.fail(`user-mode Linux cannot run: ${(err as Error).message}`);
-  process.exit(1);
-}
-t.comment(`uml: boot ${res.bootMs} ms, whole run ${res.totalMs} ms, wall ${Math.round(performance.now() - started)} ms`);
-for (const s of res.scenarios) t.comment(`uml: scenario ${s.name}: ${s.durationMs} ms, status ${s.status}`);
+const res = await runUmlForTest(t, { topology: null, scenarios: [repoScenario('ipvs-driver'), repoScenario('ipvs-driver-capture')], timeoutMs: 120_000 });
 
 const get = (name: string): UmlScenarioResult => scenarioResult(res, name);
 const text = scenarioText;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parseIpvsList, parseIpvsStats } from '../lab/ipvsadm-text.js';
 import { pidsByCmdline } from '../lab/state.js';
-import { type UmlResult, type UmlScenarioResult, describeUmlFailure, runUml } from '../lab/uml.js';
+import { type UmlScenarioResult, describeUmlFailure, runUmlForTest } from '../lab/uml.js';
 import { scenarioResult, scenarioText } from '../lab/uml-results.js';
 import { type Packet, decodePcap } from '../lab/wire/decode.js';
 
@@ -16,17 +16,7 @@ const CLIENT = '192.0.2.10';
 const DIR1 = '192.0.2.11';
 const RS = { rs1: '198.51.100.11', rs2: '198.51.100.12', rs3: '198.51.100.13' } as const;
 
-const started = performance.now();
-let res: UmlResult;
-try {
-  res = await runUml({ scenarios: [scenario('ipvs-tun-rr'), scenario('ipvs-stats')], timeoutMs: 170_000 });
-} catch (err) {
-  // user-mode Linux missing or unusable: fail loudly with the reason, never skip
-  t.fail(`user-mode Linux cannot run: ${(err as Error).message}`);
-  process.exit(1);
-}
-t.comment(`uml: boot ${res.bootMs} ms, whole run ${res.totalMs} ms, wall ${Math.round(performance.now() - started)} ms`);
-for (const s of res.scenarios) t.comment(`uml: scenario ${s.name}: ${s.durationMs} ms, status ${s.status}`);
+const res = await runUmlForTest(t, { scenarios: [scenario('ipvs-tun-rr'), scenario('ipvs-stats')], timeoutMs: 170_000 });
 
 const get = (name: string): UmlScenarioResult => scenarioResult(res, name);
 const text = scenarioText;

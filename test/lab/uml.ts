@@ -186,3 +186,21 @@ export async function runUml(opts: UmlOptions): Promise<UmlResult> {
     unguard();
   }
 }
+
+/**
+ * runUml for a tap test file: a guest that cannot boot fails the file loudly with the reason
+ * (never a skip), and boot and scenario times go into the TAP comments.
+ */
+export async function runUmlForTest(t: { fail(msg: string): unknown; comment(msg: string): unknown }, opts: UmlOptions): Promise<UmlResult> {
+  const started = performance.now();
+  let res: UmlResult;
+  try {
+    res = await runUml(opts);
+  } catch (err) {
+    t.fail(`user-mode Linux cannot run: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  t.comment(`uml: boot ${res.bootMs} ms, whole run ${res.totalMs} ms, wall ${Math.round(performance.now() - started)} ms`);
+  for (const s of res.scenarios) t.comment(`uml: scenario ${s.name}: ${s.durationMs} ms, status ${s.status}`);
+  return res;
+}
