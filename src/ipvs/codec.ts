@@ -17,6 +17,9 @@ import {
   type Service,
   type ServiceKey,
   SVC_F_HASHED,
+  type SyncDaemon,
+  type SyncState,
+  type IpvsTimeouts,
   type TunnelType,
 } from './types.js';
 
@@ -80,6 +83,19 @@ export const DEST_ATTR = {
   TUN_PORT: 14,
   TUN_FLAGS: 15,
 } as const;
+/** IPVS_DAEMON_ATTR_* (inside CMD_ATTR.DAEMON). */
+export const DAEMON_ATTR = {
+  STATE: 1,
+  MCAST_IFN: 2,
+  SYNC_ID: 3,
+  SYNC_MAXLEN: 4,
+  MCAST_GROUP: 5,
+  MCAST_GROUP6: 6,
+  MCAST_PORT: 7,
+  MCAST_TTL: 8,
+} as const;
+/** IP_VS_STATE_MASTER / IP_VS_STATE_BACKUP. */
+const SYNC_STATES: Record<SyncState, number> = { master: 1, backup: 2 };
 /** IPVS_STATS_ATTR_* in order CONNS..OUTBPS (1..10). */
 const STATS_FIELDS = ['conns', 'inPkts', 'outPkts', 'inBytes', 'outBytes', 'cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const;
 /** IPVS_INFO_ATTR_*. */
@@ -162,6 +178,36 @@ export function requestAttrs(svc: { s: ServiceKey | Service; full: boolean } | u
   if (svc) out.push(attr.nested(CMD_ATTR.SERVICE, serviceAttrs(svc.s, svc.full)));
   if (dest) out.push(attr.nested(CMD_ATTR.DEST, destAttrs(dest.d, dest.full)));
   return out;
+}
+
+/**
+ * Attributes inside CMD_ATTR.DAEMON for NEW_DAEMON, in libipvs's order (ipvs_start_daemon):
+ * state, interface, sync id, then the optional maxlen, port, ttl and group. The port is a
+ * host-order u16 and the IPv4 group raw network bytes (nla_get_u16 / nla_get_in_addr).
+ */
+export function daemonAttrs(d: SyncDaemon): Attr[] {
+  const out: Attr[] = [attr.u32(DAEMON_ATTR.STATE, SYNC_STATES[d.state]), attr.str(DAEMON_ATTR.MCAST_IFN, d.ifname), attr.u32(DAEMON_ATTR.SYNC_ID, d.syncId)];
+  if (d.maxlen) out.push(attr.u16(DAEMON_ATTR.SYNC_MAXLEN, d.maxlen));
+  if (d.port) out.push(attr.u16(DAEMON_ATTR.MCAST_PORT, d.port));
+  if (d.ttl) out.push(attr.u8(DAEMON_ATTR.MCAST_TTL, d.ttl));
+  if (d.group !== undefined) {
+    const fam = d.group.includes(':') ? 6 : 4;
+    out.push(attr.bytes(fam === 4 ? DAEMON_ATTR.MCAST_GROUP : DAEMON_ATTR.MCAST_GROUP6, addressBytes(d.group, fam)));
+  }
+  return out;
+}
+
+/**
+ * First-level attributes of NEW_DAEMON (`full`) or DEL_DAEMON: the kernel only reads the state
+ * of the latter; an empty interface and sync id 0 go with it, as ipvsadm sends them.
+ */
+export function daemonRequestAttrs(d: SyncDaemon | { state: SyncState }, full: boolean): Attr[] {
+  return [attr.nested(CMD_ATTR.DAEMON, daemonAttrs(full && 'ifname' in d ? d : { state: d.state, ifname: '', syncId: 0 }))];
+}
+
+/** First-level attributes of SET_CONFIG: the three timeouts in seconds (0 = leave as is). */
+export function timeoutAttrs(t: IpvsTimeouts): Attr[] {
+  return [attr.u32(CMD_ATTR.TIMEOUT_TCP, t.tcp), attr.u32(CMD_ATTR.TIMEOUT_TCP_FIN, t.tcpFin), attr.u32(CMD_ATTR.TIMEOUT_UDP, t.udp)];
 }
 
 // ---- decoding -------------------------------------------------------------------------------
@@ -296,6 +342,52 @@ export function decodeInfoMessage(m: NlMessage): DecodeResult<IpvsInfo> {
   const connTableSize = u32(a.get(INFO_ATTR.CONN_TAB_SIZE));
   if (version === undefined || connTableSize === undefined) return fail('info: version or connection table size missing');
   return { ok: true, value: { version, versionText: `${(version >> 16) & 0xff}.${(version >> 8) & 0xff}.${version & 0xff}`, connTableSize } };
+}
+
+/** Decodes the attributes inside CMD_ATTR.DAEMON (one GET_DAEMON dump message each). */
+export function decodeDaemon(buf: Buffer): DecodeResult<SyncDaemon> {
+  const a = decodeAttrs(buf);
+  const st = u32(a.get(DAEMON_ATTR.STATE));
+  const state = (Object.keys(SYNC_STATES) as SyncState[]).find((k) => SYNC_STATES[k] === st);
+  const ifname = attrString(a.get(DAEMON_ATTR.MCAST_IFN));
+  const syncId = u32(a.get(DAEMON_ATTR.SYNC_ID));
+  if (state === undefined || ifname === undefined || syncId === undefined) return fail(`daemon: state ${st ?? 'missing'}, interface or sync id missing`);
+  const g4 = a.get(DAEMON_ATTR.MCAST_GROUP);
+  const g6 = a.get(DAEMON_ATTR.MCAST_GROUP6);
+  const group = g4 && g4.length >= 4 ? readAddr(g4, 4) : g6 && g6.length >= 16 ? readAddr(g6, 6) : undefined;
+  const maxlen = u16(a.get(DAEMON_ATTR.SYNC_MAXLEN));
+  const port = u16(a.get(DAEMON_ATTR.MCAST_PORT));
+  const ttl = u8(a.get(DAEMON_ATTR.MCAST_TTL));
+  return {
+    ok: true,
+    value: {
+      state,
+      ifname,
+      syncId,
+      ...(maxlen !== undefined ? { maxlen } : {}),
+      ...(group !== undefined ? { group } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(ttl !== undefined ? { ttl } : {}),
+    },
+  };
+}
+
+/** Decodes one GET_DAEMON dump message. */
+export function decodeDaemonMessage(m: NlMessage): DecodeResult<SyncDaemon> {
+  const n = nestedOf(m, CMD_ATTR.DAEMON);
+  return n.ok ? decodeDaemon(n.value) : n;
+}
+
+/** Decodes the GET_CONFIG reply (top-level TIMEOUT_* attributes, seconds). */
+export function decodeConfigMessage(m: NlMessage): DecodeResult<IpvsTimeouts> {
+  const g = decodeGenl(m);
+  if (!g) return fail('config: shorter than a genl header');
+  const a = decodeAttrs(g.attrs);
+  const tcp = u32(a.get(CMD_ATTR.TIMEOUT_TCP));
+  const tcpFin = u32(a.get(CMD_ATTR.TIMEOUT_TCP_FIN));
+  const udp = u32(a.get(CMD_ATTR.TIMEOUT_UDP));
+  if (tcp === undefined || tcpFin === undefined || udp === undefined) return fail('config: a timeout (tcp, tcpfin, udp) is missing');
+  return { ok: true, value: { tcp, tcpFin, udp } };
 }
 
 /** Decodes every message of a dump; the ones that fail come back as errors, never thrown. */

@@ -157,3 +157,42 @@ export function destConfig(d: Dest): Dest {
   const { stats: _s, conns: _c, ...rest } = d;
   return rest;
 }
+
+/** Role of a connection-sync daemon (IP_VS_STATE_MASTER 1, IP_VS_STATE_BACKUP 2). */
+export type SyncState = 'master' | 'backup';
+
+/**
+ * A connection-synchronisation daemon (IPVS_CMD_NEW_DAEMON / GET_DAEMON). Optional fields left
+ * out on start take the kernel's defaults (maxlen from the interface MTU, group 224.0.0.81 or
+ * ff02::8:81... as the kernel has it, port 8848, ttl 1); the kernel reports them all back.
+ */
+export interface SyncDaemon {
+  readonly state: SyncState;
+  /** Interface the daemon sends or listens on. */
+  readonly ifname: string;
+  /** Sync id 0-255: a backup only accepts messages with its own id. */
+  readonly syncId: number;
+  /** Largest sync message payload (bytes). */
+  readonly maxlen?: number;
+  /** Multicast group (IPv4 or IPv6). */
+  readonly group?: string;
+  /** UDP port. */
+  readonly port?: number;
+  /** Multicast TTL. */
+  readonly ttl?: number;
+}
+
+/** How a sync daemon is named in errors and logs: `master sync daemon eth0 id 5`. */
+export function syncDaemonText(d: Pick<SyncDaemon, 'state'> & Partial<SyncDaemon>): string {
+  return `${d.state} sync daemon${d.ifname !== undefined ? ` ${d.ifname}` : ''}${d.syncId !== undefined ? ` id ${d.syncId}` : ''}`;
+}
+
+/**
+ * IPVS connection timeouts in seconds (IPVS_CMD_SET_CONFIG / GET_CONFIG): established TCP,
+ * TCP after FIN, UDP. On set, 0 leaves that timeout as it is (ip_vs_set_timeout).
+ */
+export interface IpvsTimeouts {
+  readonly tcp: number;
+  readonly tcpFin: number;
+  readonly udp: number;
+}

@@ -69,3 +69,37 @@ t.test('answers settle asynchronously', async (t) => {
   await p;
   t.ok(settled);
 });
+
+t.test('apply: in order, refusals come back as values, later ops still run', async (t) => {
+  const f = new FakeIpvs();
+  const res = await f.apply([
+    { op: 'addService', service: svc },
+    { op: 'addDest', service: VIP, dest: rs('198.51.100.11') },
+    { op: 'addDest', service: VIP, dest: rs('198.51.100.11') },
+    { op: 'addDest', service: VIP, dest: rs('198.51.100.12') },
+  ]);
+  t.same(res.map((e) => e?.code), [undefined, undefined, 'EEXIST', undefined]);
+  t.equal(res[2]?.message, 'ipvs.addDest 192.0.2.100:80 → 198.51.100.11:80: EEXIST');
+  t.same((await f.dests(VIP)).map((d) => d.address), ['198.51.100.11', '198.51.100.12']);
+});
+
+t.test('sync daemons and timeouts, with the kernel answers seen in UML', async (t) => {
+  const f = new FakeIpvs();
+  await f.startDaemon({ state: 'master', ifname: 'eth0', syncId: 5 });
+  await f.startDaemon({ state: 'backup', ifname: 'eth0', syncId: 6, group: '239.1.2.3', port: 8850, ttl: 3 });
+  t.same(await f.daemons(), [
+    { state: 'master', ifname: 'eth0', syncId: 5, maxlen: 1472, group: '224.0.0.81', port: 8848, ttl: 1 },
+    { state: 'backup', ifname: 'eth0', syncId: 6, maxlen: 1472, group: '239.1.2.3', port: 8850, ttl: 3 },
+  ], 'defaults filled in as the kernel reports them');
+  t.equal(await code(f.startDaemon({ state: 'master', ifname: 'eth0', syncId: 5 })), 'EEXIST | ipvs.startDaemon master sync daemon eth0 id 5: EEXIST');
+  t.equal(await code(f.startDaemon({ state: 'master', ifname: 'nosuch0', syncId: 5 })), 'ENODEV | ipvs.startDaemon master sync daemon nosuch0 id 5: ENODEV');
+  await f.stopDaemon('master');
+  await f.stopDaemon('backup');
+  t.equal(await code(f.stopDaemon('backup')), 'ESRCH | ipvs.stopDaemon backup sync daemon: ESRCH');
+  t.same(await f.daemons(), []);
+  t.same(await f.timeouts(), { tcp: 900, tcpFin: 120, udp: 300 }, 'kernel defaults');
+  await f.setTimeouts({ tcp: 7200, tcpFin: 0, udp: 120 });
+  t.same(await f.timeouts(), { tcp: 7200, tcpFin: 120, udp: 120 }, '0 leaves one as it is');
+  f.failReads = 'EIO';
+  await t.rejects(f.services(), { name: 'IpvsError', code: 'EIO' }, 'failReads');
+});
