@@ -1,8 +1,7 @@
+import type { IpvsOp } from '../ipvs/ipvs.js';
 import {
   type Dest,
-  type DestKey,
   type Service,
-  type ServiceKey,
   destEqual,
   destKey,
   serviceEqual,
@@ -23,14 +22,8 @@ export interface ServiceEntry {
   readonly dests: readonly Dest[];
 }
 
-/** One kernel write. */
-export type Op =
-  | { readonly op: 'addService'; readonly service: Service }
-  | { readonly op: 'editService'; readonly service: Service }
-  | { readonly op: 'deleteService'; readonly service: ServiceKey }
-  | { readonly op: 'addDest'; readonly service: ServiceKey; readonly dest: Dest }
-  | { readonly op: 'editDest'; readonly service: ServiceKey; readonly dest: Dest }
-  | { readonly op: 'deleteDest'; readonly service: ServiceKey; readonly dest: DestKey };
+/** One kernel write (the IPVS layer's IpvsOp). */
+export type Op = IpvsOp;
 
 /** What `diff` returns: the operations in a safe order, and what it adopted unchanged. */
 export interface Plan {
