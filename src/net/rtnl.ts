@@ -219,3 +219,31 @@ export function parseAddr(m: NlMessage): AddrInfo | undefined {
     ...(label ? { label } : {}),
   };
 }
+
+const IFLA_LINKINFO = 18;
+const IFLA_INFO_KIND = 1;
+
+/**
+ * Builds RTM_NEWLINK setting an interface administratively up or down (ifi_change = IFF_UP, so
+ * no other flag is touched); send it with `Rtnl.change`.
+ */
+export function linkUpMessage(seq: number, index: number, up: boolean): Buffer {
+  const fixed = Buffer.alloc(16);
+  fixed.writeInt32LE(index, 4);
+  fixed.writeUInt32LE(up ? IFF_UP : 0, 8);
+  fixed.writeUInt32LE(IFF_UP, 12);
+  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, fixed);
+}
+
+/**
+ * Builds RTM_NEWLINK creating interface `name` of link kind `kind` (NLM_F_CREATE | NLM_F_EXCL).
+ * When the kind is unknown the kernel first asks its module loader for `rtnl-link-<kind>`
+ * (request_module, as `ip link add` does), so this also loads e.g. `ipip`; a kernel without the
+ * module answers EOPNOTSUPP, an existing interface of that name EEXIST.
+ */
+export function newLinkMessage(seq: number, name: string, kind: string): Buffer {
+  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, Buffer.alloc(16), [
+    attr.str(IFLA_IFNAME, name),
+    attr.nested(IFLA_LINKINFO, [attr.str(IFLA_INFO_KIND, kind)]),
+  ]);
+}
