@@ -11,7 +11,9 @@
  *   servers are taken out, inhibited ones kept at weight 0); `sorry_server_inhibit` keeps it at
  *   weight 0 while the quorum holds. Without a sorry server a lost quorum changes nothing in IPVS;
  * - a virtual_server_group becomes one kernel service per member (each address of a range, each
- *   fwmark), all with the same real servers.
+ *   fwmark), all with the same real servers;
+ * - vigil's tunnel_check adds one fwmark service per checked tunnel, its real server alone at
+ *   weight 1 whatever its health (tunnel-check.ts).
  */
 import type { Granularity, LvsMethod, LvsModel, RealServer, SorryServer, VirtualServer, VsgEntry } from '../config/schema/lvs.js';
 import { fromBig, toBig } from '../config/schema/lvs-args.js';
@@ -30,6 +32,7 @@ import {
 } from '../ipvs/types.js';
 import type { ServiceEntry } from './diff.js';
 import { type QuorumEvent, type QuorumState, startQuorum, stepQuorum } from './quorum.js';
+import { type TunnelService, tunnelServices } from './tunnel-check.js';
 
 /** A real server's verdict: up or down, and its effective weight (dynamic weights included). */
 export interface RsHealth {
@@ -80,6 +83,8 @@ export interface DesiredTable {
   readonly quorum: ReadonlyMap<string, QuorumState>;
   readonly events: readonly QuorumEvent[];
   readonly status: readonly VsStatus[];
+  /** The fwmark services of the tunnel checks (also in `table`). */
+  readonly tunnels: readonly TunnelService[];
   /** Problems that left something out (two virtual servers on one kernel service, a missing group, a huge range). */
   readonly problems: readonly string[];
 }
@@ -93,9 +98,12 @@ const WEIGHT_LIMIT = 2147483647;
 
 const hostport = (family: 4 | 6, address: string, port: number): string => (family === 6 ? `[${address}]:${port}` : `${address}:${port}`);
 
-/** Stable name of a virtual server (key of quorum state, health and status): `TCP 192.0.2.100:80`, `fwmark 7`, `group web TCP`. */
+/**
+ * Stable name of a virtual server (key of quorum state, health and status), the same as the health
+ * engine's (health/names.ts vsName): `192.0.2.100:80 TCP`, `fwmark 7`, `group web TCP`.
+ */
 export function vsKey(vs: VirtualServer): string {
-  if (vs.kind === 'ip') return `${vs.protocol} ${hostport(vs.family, vs.address, vs.port ?? 0)}`;
+  if (vs.kind === 'ip') return `${hostport(vs.family, vs.address, vs.port ?? 0)} ${vs.protocol}`;
   if (vs.kind === 'fwmark') return `fwmark ${vs.fwmark}${vs.family === 6 ? ' IPv6' : ''}`;
   return `group ${vs.group} ${vs.protocol}`;
 }
@@ -255,5 +263,19 @@ export function desiredTable(input: DesiredInput): DesiredTable {
       }),
     });
   }
-  return { table: [...table.values()], quorum, events, status, problems };
+  const tunnels = tunnelServices(input.lvs);
+  problems.push(...tunnels.problems);
+  const kept: TunnelService[] = [];
+  tunnels.entries.forEach((e, i) => {
+    const k = serviceKey(e.service);
+    const other = owner.get(k);
+    if (other !== undefined) {
+      problems.push(`tunnel check ${tunnels.services[i]!.service} → ${tunnels.services[i]!.realServer}: kernel service already belongs to ${other}; left to it`);
+      return;
+    }
+    owner.set(k, 'tunnel check');
+    table.set(k, e);
+    kept.push(tunnels.services[i]!);
+  });
+  return { table: [...table.values()], quorum, events, status, tunnels: kept, problems };
 }

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { type Clock, realClock } from '../util/clock.js';
 import type { StatusRange } from '../config/schema/lvs-args.js';
+import type { TcpConnect } from './mark-socket.js';
 import { type CheckResult, type HttpOutcome, type Reason, reasonOf } from './result.js';
 import { ResponseReader } from './response.js';
 
@@ -37,6 +38,8 @@ export interface HttpGetOptions {
   readonly statusCodes?: readonly StatusRange[];
   /** Expected MD5 hex of the body. */
   readonly digest?: string;
+  /** The url's `regex`, compiled by compileUrlRegex. */
+  readonly regex?: UrlRegex;
   /** SSL_GET. */
   readonly tls?: {
     /** SNI to send (keepalived: the virtualhost when enable_sni). IP literals are not sent. */
@@ -47,6 +50,8 @@ export interface HttpGetOptions {
   };
   /** Keep the raw header text in the result (genhash -v). */
   readonly keepHeader?: boolean;
+  /** Opens the TCP connection (default net.connect); probe.ts passes a marked one for fwmark/bind_if/tunnel_check. */
+  readonly connect?: TcpConnect;
 }
 
 /** keepalived's request (check_http.c request_template): HTTP/1.0 or 1.1, KeepAliveClient, Host. */
@@ -62,10 +67,134 @@ export function formatStatusCodes(r: readonly StatusRange[]): string {
   return r.map((x) => (x.min === x.max ? `${x.min}` : `${x.min}-${x.max}`)).join(' ');
 }
 
+/** A url's `regex` ready to run: keepalived's PCRE2 pattern as a JavaScript RegExp. */
+export interface UrlRegex {
+  readonly source: string;
+  /** Global (for lastIndex) RegExp. */
+  readonly re: RegExp;
+  /** `regex_no_match`: a match fails the check. */
+  readonly noMatch: boolean;
+  readonly minOffset: number;
+  readonly maxOffset?: number;
+  /** PCRE2 `firstline`: the match must start in the first line. */
+  readonly firstLine: boolean;
+  /** PCRE2 `utf`: the body is read as UTF-8 (offsets in UTF-16 units then), else byte for byte. */
+  readonly utf: boolean;
+}
+
+/** The regex keywords of a url (config/schema/checkers.ts Url). */
+export interface UrlRegexSpec {
+  readonly regex: string;
+  readonly regexNoMatch: boolean;
+  readonly regexOptions: readonly string[];
+  readonly regexMinOffset?: number;
+  readonly regexMaxOffset?: number;
+}
+
+/** PCRE2 options with a JavaScript flag. */
+const FLAG_OF: Readonly<Record<string, string>> = { caseless: 'i', multiline: 'm', dotall: 's', utf: 'u', ucp: 'u' };
+/** PCRE2 options that change what matches and that JavaScript cannot express. */
+const UNSUPPORTED = new Set(['ungreedy', 'alt_bsux', 'match_unset_backref', 'allow_empty_class', 'alt_circumflex']);
+
+/**
+ * Compiles a url's regex. keepalived uses PCRE2; JavaScript's RegExp accepts the common subset
+ * (classes, groups, lookaround, backreferences, named groups), and translatePcre rewrites anchors.
+ * Options: caseless, multiline, dotall, utf/ucp, extended and dollar_endonly map onto
+ * JavaScript; firstline and the offsets are applied by
+ * regexVerdict; options that only tune PCRE2 (no_start_optimize, ...) are ignored; options that
+ * change the meaning of a match in ways JavaScript cannot follow (ungreedy, ...) and patterns
+ * JavaScript rejects (possessive quantifiers, atomic groups) give an error string.
+ */
+export function compileUrlRegex(u: UrlRegexSpec): { regex: UrlRegex } | { error: string } {
+  const opts = new Set(u.regexOptions);
+  const bad = [...opts].filter((x) => UNSUPPORTED.has(x));
+  if (bad.length > 0) return { error: `regex option ${bad.join(', ')} is not supported` };
+  let flags = 'g';
+  for (const x of opts) {
+    const f = FLAG_OF[x];
+    if (f !== undefined && !flags.includes(f)) flags += f;
+  }
+  const source = translatePcre(u.regex, { extended: opts.has('extended'), multiline: opts.has('multiline'), dollarEndOnly: opts.has('dollar_endonly') });
+  try {
+    const re = new RegExp(source, flags);
+    return {
+      regex: {
+        source: u.regex,
+        re,
+        noMatch: u.regexNoMatch,
+        minOffset: u.regexMinOffset ?? 0,
+        ...(u.regexMaxOffset !== undefined ? { maxOffset: u.regexMaxOffset } : {}),
+        firstLine: opts.has('firstline'),
+        utf: flags.includes('u'),
+      },
+    };
+  } catch (e) {
+    return { error: `regex ${JSON.stringify(u.regex)} does not compile in JavaScript: ${(e as Error).message}` };
+  }
+}
+
+/**
+ * Rewrites the PCRE2 constructs whose JavaScript spelling differs: `\A` `\z` `\Z`, `$` (PCRE2 also
+ * matches before a final newline unless dollar_endonly or multiline), and with `extended` drops
+ * unescaped white space and `#` comments outside character classes.
+ */
+export function translatePcre(p: string, o: { extended: boolean; multiline: boolean; dollarEndOnly: boolean }): string {
+  const START = '(?<![\\s\\S])';
+  const END = '(?![\\s\\S])';
+  const END_NL = '(?=\\n?(?![\\s\\S]))';
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i]!;
+    if (ch === '\\') {
+      const n = p[i + 1] ?? '';
+      i++;
+      if (!inClass && n === 'A') out += START;
+      else if (!inClass && n === 'z') out += END;
+      else if (!inClass && n === 'Z') out += END_NL;
+      else out += ch + n;
+    } else if (inClass) {
+      if (ch === ']') inClass = false;
+      out += ch;
+    } else if (ch === '[') {
+      inClass = true;
+      out += ch;
+      if (p[i + 1] === '^') out += p[++i];
+      if (p[i + 1] === ']') out += p[++i]; // a leading ] is a literal in PCRE2
+    } else if (ch === '$' && !o.multiline) out += o.dollarEndOnly ? END : END_NL;
+    else if (o.extended && ch === '#') {
+      while (i + 1 < p.length && p[i + 1] !== '\n') i++;
+    } else if (o.extended && /\s/.test(ch)) continue;
+    else out += ch;
+  }
+  return out;
+}
+
+/**
+ * Applies a url regex to a body: undefined when the check passes, else why it fails. The match
+ * must start at or after regex_min_offset and at or before regex_max_offset (PCRE2 start offset
+ * and offset limit).
+ */
+export function regexVerdict(r: UrlRegex, body: Buffer): string | undefined {
+  const text = body.toString(r.utf ? 'utf8' : 'latin1');
+  r.re.lastIndex = Math.min(r.minOffset, text.length);
+  const m = r.re.exec(text);
+  let at = m ? m.index : -1;
+  if (at >= 0 && r.maxOffset !== undefined && at > r.maxOffset) at = -1;
+  if (at >= 0 && r.firstLine) {
+    const nl = text.indexOf('\n');
+    if (nl >= 0 && at > nl) at = -1;
+  }
+  const where = `${body.length} bytes${r.minOffset || r.maxOffset !== undefined ? `, offsets ${r.minOffset}-${r.maxOffset ?? 'end'}` : ''}`;
+  if (at >= 0 && r.noMatch) return `body matches /${r.source}/ at ${at} (regex_no_match; ${where})`;
+  if (at < 0 && !r.noMatch) return `body does not match /${r.source}/ (${where})`;
+  return undefined;
+}
+
 /** Performs one GET; resolves to a CheckResult, never rejects. */
 export function httpGet(o: HttpGetOptions, clock: Clock = realClock): Promise<CheckResult> {
   const t0 = clock.now();
-  const reader = new ResponseReader(o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const reader = new ResponseReader(o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, o.regex !== undefined);
   let phase = 'connect';
   return new Promise<CheckResult>((resolve) => {
     let done = false;
@@ -100,11 +229,18 @@ export function httpGet(o: HttpGetOptions, clock: Clock = realClock): Promise<Ch
         finish('bad-digest', `digest ${d} != ${o.digest.toLowerCase()} (${reader.bodyBytes} bytes)`);
         return;
       }
+      if (o.regex) {
+        const why = regexVerdict(o.regex, reader.bodyBytesKept());
+        if (why !== undefined) {
+          finish('regex-mismatch', why);
+          return;
+        }
+      }
       finish('ok', `status ${s}, ${reader.bodyBytes} bytes`);
     }
 
     try {
-      raw = net.connect({
+      raw = (o.connect ?? net.connect)({
         host: o.host,
         port: o.port,
         ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}),

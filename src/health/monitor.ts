@@ -7,6 +7,7 @@ import { type CheckerState, type Timing, checkerStep, firstDelayMs, initialCheck
  * Runs the checkers of one real server on the injected clock: first check after a random warmup,
  * then delay_loop or delay_before_retry as state.ts decides; emits a transition of the real server
  * (up when all checkers are up) once per change. The probes do the I/O; this file only schedules.
+ * It runs one real server alone; engine.ts runs a whole configuration (fan-out, spread, limit).
  */
 
 /** Runs one check; must resolve (never reject) within its own deadline. */

@@ -28,8 +28,20 @@ export class ResponseReader {
   bodyBytes = 0;
   header: string | undefined;
   private total = 0;
+  private kept: Buffer[] | undefined;
 
-  constructor(private readonly maxBodyBytes: number) {}
+  /** `keepBody`: also keep the body bytes (bounded by maxBodyBytes) for a url regex. */
+  constructor(
+    private readonly maxBodyBytes: number,
+    keepBody = false,
+  ) {
+    if (keepBody) this.kept = [];
+  }
+
+  /** The body bytes read so far, when constructed with keepBody (else empty). */
+  bodyBytesKept(): Buffer {
+    return this.kept ? Buffer.concat(this.kept) : Buffer.alloc(0);
+  }
 
   /** True once the whole header was read. */
   get headerDone(): boolean {
@@ -80,7 +92,10 @@ export class ResponseReader {
     if (this.contentLength !== undefined) b = b.subarray(0, Math.max(0, this.contentLength - this.bodyBytes));
     if (this.bodyBytes + b.length > this.maxBodyBytes) return { kind: 'error', reason: 'body-too-large', detail: `body exceeds ${this.maxBodyBytes} bytes` };
     this.bodyBytes += b.length;
-    if (b.length > 0) this.hash.update(b);
+    if (b.length > 0) {
+      this.hash.update(b);
+      this.kept?.push(b);
+    }
     return this.complete ? { kind: 'done' } : { kind: 'more' };
   }
 }

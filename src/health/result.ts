@@ -17,6 +17,28 @@ export const REASONS = [
   'bad-digest',
   'body-too-large',
   'io-error',
+  /** HTTP: the body does not match `regex` (or matches it, with `regex_no_match`). */
+  'regex-mismatch',
+  /** SMTP/UDP/DNS: a reply came, but not the one required (code, data, length, unparsable). */
+  'bad-reply',
+  /** UDP/DNS/PING: the datagram was sent and nothing came back before the deadline. */
+  'no-reply',
+  /** DNS: RCODE 3, the name does not exist. */
+  'dns-nxdomain',
+  /** DNS: any other non-zero RCODE (SERVFAIL, REFUSED, ...). */
+  'dns-error',
+  /** MISC: the program exited with a failing status. */
+  'script-exit',
+  /** MISC: the program ran past misc_timeout and was killed. */
+  'script-timeout',
+  /** MISC: the program was killed by a signal it was not sent by us. */
+  'script-signal',
+  /** MISC: the program could not be started (missing, not executable, unknown user). */
+  'script-error',
+  /** FILE: the tracked file's value puts the checker in the fault state. */
+  'file-fault',
+  /** The checker's configuration cannot be run (e.g. a regex JavaScript cannot compile). */
+  'bad-config',
 ] as const;
 /** A reason code. */
 export type Reason = (typeof REASONS)[number];
@@ -40,6 +62,16 @@ export interface CheckResult {
   /** Human-readable detail, e.g. `status 500 not in 200-299` or `ECONNREFUSED`. */
   readonly detail: string;
   readonly http?: HttpOutcome;
+  /**
+   * Dynamic weight requested for the real server: MISC_CHECK with misc_dynamic and exit status
+   * 2-255 asks for weight `status - 2` (keepalived update_svr_wgt). Absent: weight unchanged.
+   */
+  readonly weight?: number;
+  /**
+   * FILE_CHECK with a non-zero weight: value × weight (negated with `reverse`), to be added to the
+   * real server's configured weight (keepalived track_file). Absent for every other checker.
+   */
+  readonly weightDelta?: number;
 }
 
 /** Maps a socket/TLS error to a reason code (Node error codes, OpenSSL verify codes). */
@@ -48,7 +80,7 @@ export function reasonOf(err: unknown): Reason {
   if (typeof code !== 'string') return 'io-error';
   if (code === 'ECONNREFUSED') return 'connect-refused';
   if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
-  if (['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EADDRINUSE', 'EINVAL', 'EACCES', 'EPERM', 'ENOTFOUND'].includes(code)) return 'connect-error';
+  if (['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EADDRINUSE', 'EINVAL', 'EACCES', 'EPERM', 'ENOTFOUND', 'ENODEV'].includes(code)) return 'connect-error';
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || code.includes('SELF_SIGNED') || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
     return 'tls-error';
   return 'io-error';

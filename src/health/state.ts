@@ -1,4 +1,5 @@
 import type { CheckTiming } from '../config/schema/checkers.js';
+import { WEIGHT_MAX } from '../config/schema/lvs-args.js';
 import type { Reason } from './result.js';
 
 /*
@@ -61,4 +62,35 @@ export function checkerStep(s: CheckerState, t: Timing, ok: boolean, reason: Rea
 /** A real server is up when every checker is up; with no checkers it is always up (keepalived). */
 export function rsUp(checkers: readonly Pick<CheckerState, 'up'>[]): boolean {
   return checkers.every((c) => c.up);
+}
+
+/** What the director needs of a real server: in rotation or not, and its weight. */
+export interface RsVerdict {
+  readonly up: boolean;
+  readonly weight: number;
+}
+
+/** What a checker contributes to its real server's weight: its last dynamic weight requests. */
+export interface WeightInput {
+  readonly up: boolean;
+  /** MISC_CHECK misc_dynamic: the weight asked for (exit status - 2). */
+  readonly weight?: number | undefined;
+  /** FILE_CHECK: value x weight, added to the configured weight (keepalived track_file). */
+  readonly weightDelta?: number | undefined;
+}
+
+/**
+ * The verdict of a real server from its checkers: up when all are up; weight = the configured
+ * weight plus an offset per dynamic checker: for a weight w asked by misc_dynamic, w - configured
+ * (keepalived.conf(5): "the RS weight is increased by (exit status - 2 - rs configured weight)"),
+ * so one such checker sets the weight to w; for a FILE_CHECK, its delta. Clamped to 0-2147483647.
+ * The weight is reported whether up or not; the director applies inhibit_on_failure or removal.
+ */
+export function rsVerdict(configured: number, checkers: readonly WeightInput[]): RsVerdict {
+  let w = configured;
+  for (const c of checkers) {
+    if (c.weight !== undefined) w += c.weight - configured;
+    if (c.weightDelta !== undefined) w += c.weightDelta;
+  }
+  return { up: rsUp(checkers), weight: Math.min(WEIGHT_MAX, Math.max(0, w)) };
 }

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { type Clock, realClock } from '../util/clock.js';
+import type { TcpConnect } from './mark-socket.js';
 import { type CheckResult, type Reason, reasonOf } from './result.js';
 
 /** One TCP_CHECK: a connection is established within the deadline (keepalived check_tcp.c). */
@@ -10,6 +11,8 @@ export interface TcpCheckOptions {
   readonly localPort?: number;
   /** Hard deadline for the connect, ms. */
   readonly deadlineMs: number;
+  /** Opens the connection (default net.connect); probe.ts passes a marked one for fwmark/bind_if/tunnel_check. */
+  readonly connect?: TcpConnect;
 }
 
 /** Connects and closes at once; resolves to a CheckResult, never rejects. */
@@ -27,7 +30,7 @@ export function tcpCheck(o: TcpCheckOptions, clock: Clock = realClock): Promise<
       resolve({ ok: reason === 'ok', reason, latencyMs: clock.now() - t0, detail });
     }
     try {
-      sock = net.connect({
+      sock = (o.connect ?? net.connect)({
         host: o.host,
         port: o.port,
         ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}),

@@ -209,3 +209,27 @@ export function pollAsync(fds: Buffer, count: number, timeoutMs: number, done: (
 export function mkfifo(path: string, mode = 0o600): void {
   check(`mkfifo ${path}`, c.mkfifo(path, mode));
 }
+
+// ---- Sockets Node does not let configure (src/health/mark-socket.ts): SO_MARK, SO_BINDTODEVICE, the kernel's source choice.
+
+export const SOCK_STREAM = 1;
+/** SOL_SOCKET SO_MARK (asm-generic/socket.h); needs CAP_NET_ADMIN. */
+export const SO_MARK = 36;
+
+const sockc = {
+  connect: lib.func('int connect(int fd, const void *addr, uint32 addrlen)'),
+  getsockname: lib.func('int getsockname(int fd, _Out_ void *addr, _Inout_ uint32 *addrlen)'),
+};
+
+/** connect(2) to a raw sockaddr buffer (for a datagram socket: only sets the peer, sends nothing). */
+export function connect(fd: number, addr: Buffer, what = 'connect'): void {
+  check(what, sockc.connect(fd, addr, addr.length));
+}
+
+/** getsockname(2): the socket's local address as a raw sockaddr (128 bytes, sockaddr_storage). */
+export function getsockname(fd: number): Buffer {
+  const b = Buffer.alloc(128);
+  const len = [b.length];
+  check('getsockname', sockc.getsockname(fd, b, len));
+  return b.subarray(0, len[0]);
+}

@@ -109,7 +109,7 @@ t.test('fwmark and IPv6 services', async (t) => {
     ].join('\n'),
   );
   t.same(lines(m, verdicts({})), ['fwmark 7 IPv6 wlc f0 t0 m128', '  [2001:db8::11]:0 tun/ipip w1', '[2001:db8::100]:443 rr f1 t360 m64', '  [2001:db8::12]:443 dr w1']);
-  t.same(desiredTable({ lvs: m, health: verdicts({}) }).status.map((s) => s.vs), ['fwmark 7 IPv6', 'TCP [2001:db8::100]:443'], 'virtual server keys');
+  t.same(desiredTable({ lvs: m, health: verdicts({}) }).status.map((s) => s.vs), ['fwmark 7 IPv6', '[2001:db8::100]:443 TCP'], 'virtual server keys');
 });
 
 t.test('virtual_server_group: one kernel service per member, ranges expanded', async (t) => {
@@ -136,7 +136,7 @@ t.test('two virtual servers on one kernel service: the first keeps it, the probl
   const d = desiredTable({ lvs: m, health: verdicts({}) });
   t.equal(d.table.length, 1);
   t.same(d.table[0]?.dests.map((x) => x.address), ['198.51.100.1']);
-  t.match(d.problems, [/group g TCP: kernel service tcp\|4\|192\.0\.2\.100\|80 already belongs to TCP 192\.0\.2\.100:80/]);
+  t.match(d.problems, [/group g TCP: kernel service tcp\|4\|192\.0\.2\.100\|80 already belongs to 192\.0\.2\.100:80 TCP/]);
 });
 
 t.test('quorum with hysteresis and the sorry server, step by step', async (t) => {
@@ -178,5 +178,5 @@ t.test('quorum at start and without a sorry server', async (t) => {
   const b = desiredTable({ lvs: noSorry, health: verdicts({ '198.51.100.2:80': false }), quorum: a.quorum });
   t.same(b.events.map((e) => e.kind), ['quorum_down'], 'lost without a sorry server: the event still comes');
   t.same(b.table[0]?.dests.map((x) => x.address), ['198.51.100.1'], 'but IPVS keeps the live servers (keepalived adds no sorry server)');
-  t.equal(vsKey(noSorry.virtualServers[0]!), 'TCP 192.0.2.100:80');
+  t.equal(vsKey(noSorry.virtualServers[0]!), '192.0.2.100:80 TCP');
 });

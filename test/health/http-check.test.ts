@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type net from 'node:net';
 import t from 'tap';
-import { httpGet, type HttpGetOptions } from '../../src/health/http-check.js';
+import { compileUrlRegex, httpGet, type HttpGetOptions, regexVerdict, translatePcre } from '../../src/health/http-check.js';
 import { tcpCheck } from '../../src/health/tcp-check.js';
 import type { Reason } from '../../src/health/result.js';
-import { closedPort, fdCount, handleCount, onRequest, respond, selfSigned, serve, until } from '../helpers/net-fixtures.js';
+import { closedPort, fdCount, handleCount, onRequest, respond, selfSigned, serve, tally, until } from '../helpers/net-fixtures.js';
 
 /*
  * Every failure mode against a real loopback server: the check ends within its deadline with the
@@ -190,32 +190,98 @@ t.test('TCP_CHECK', async (t) => {
   t.equal((await tcpCheck({ host: '127.0.0.1', port: srv.port, deadlineMs: DEADLINE, localAddress: '192.0.2.1' })).reason, 'connect-error', 'bindto an address not on this host');
 });
 
-t.test('no fd or handle leaks over many checks of every kind', async (t) => {
+t.test('no fd or handle leaks over 10,000 checks of every kind', async (t) => {
   const servers = await Promise.all([
     serve(respond(200, BODY)),
     serve(() => {}),
     serve(onRequest((s) => setTimeout(() => s.resetAndDestroy(), 1))),
     serve((s) => s.end('garbage\r\n\r\n')),
-    serve(hugeBody(1024 ** 3, { n: 0 })),
+    serve((s) => hugeBody(1024 ** 3, { n: 0 })(s)), // 1 GB for every connection
+    serve(respond(503, BODY)),
   ]);
   const refused = await closedPort();
-  const run = () =>
-    Promise.all([
-      ...servers.map((s) => httpGet({ host: '127.0.0.1', port: s.port, path: '/', deadlineMs: 100, maxBodyBytes: 64 * 1024 })),
-      httpGet({ host: '127.0.0.1', port: refused, path: '/', deadlineMs: 100 }),
-      tcpCheck({ host: '127.0.0.1', port: servers[0]!.port, deadlineMs: 100 }),
-    ]);
-  await run(); // warm up lazy handles (DNS-free, but crypto/timers)
-  await until(() => servers.every((s) => s.open.size === 0));
-  const fd0 = fdCount();
-  const h0 = handleCount();
-  const N = 60;
-  const seen = new Map<string, number>();
-  for (let i = 0; i < N; i++) for (const r of await run()) seen.set(r.reason, (seen.get(r.reason) ?? 0) + 1);
+  const regex = compileUrlRegex({ regex: 'nothing like this', regexNoMatch: false, regexOptions: [] });
+  if (!('regex' in regex)) throw new Error(regex.error);
+  const kinds: (() => Promise<{ reason: string }>)[] = [
+    ...servers.map((s) => () => httpGet({ host: '127.0.0.1', port: s.port, path: '/', deadlineMs: 100, maxBodyBytes: 64 * 1024, statusCodes: [{ min: 200, max: 299 }] })),
+    () => httpGet({ host: '127.0.0.1', port: servers[0]!.port, path: '/', deadlineMs: 100, digest: md5('other') }),
+    () => httpGet({ host: '127.0.0.1', port: servers[0]!.port, path: '/', deadlineMs: 100, regex: regex.regex }),
+    () => httpGet({ host: '127.0.0.1', port: refused, path: '/', deadlineMs: 100 }),
+    () => tcpCheck({ host: '127.0.0.1', port: servers[0]!.port, deadlineMs: 100 }),
+  ];
+  const run = (i: number) => kinds[i % kinds.length]!();
+  await tally(kinds.length, kinds.length, run); // warm up lazy handles
   await until(() => servers.every((s) => s.open.size === 0));
   await new Promise((r) => setTimeout(r, 50));
-  t.same([...seen.keys()].sort(), ['bad-response', 'body-too-large', 'connect-refused', 'ok', 'reset', 'timeout'], `reasons seen: ${JSON.stringify(Object.fromEntries(seen))}`);
-  t.equal(fdCount(), fd0, `open fds after ${N * 7} checks: ${fdCount()} (before ${fd0})`);
+  const fd0 = fdCount();
+  const h0 = handleCount();
+  const N = 10_000;
+  const t0 = performance.now();
+  const seen = await tally(N, 50, run);
+  t.comment(`${N} checks in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(Object.fromEntries(seen))}`);
+  await until(() => servers.every((s) => s.open.size === 0));
+  await new Promise((r) => setTimeout(r, 50));
+  t.same([...seen.keys()].sort(), ['bad-digest', 'bad-response', 'bad-status', 'body-too-large', 'connect-refused', 'ok', 'regex-mismatch', 'reset', 'timeout']);
+  t.equal(fdCount(), fd0, `open fds after ${N} checks: ${fdCount()} (before ${fd0})`);
   t.equal(handleCount(), h0, `active handles after: ${handleCount()} (before ${h0})`);
   await Promise.all(servers.map((s) => s.close()));
+});
+
+t.test('url regex: PCRE2 anchors, options and offsets on a JavaScript RegExp', async (t) => {
+  const body = Buffer.from('hello from the real server\nsecond line\n');
+  const cases: { desc: string; regex: string; options?: string[]; noMatch?: boolean; min?: number; max?: number; pass: boolean }[] = [
+    { desc: 'plain match', regex: 'real server', pass: true },
+    { desc: 'no match', regex: 'nope', pass: false },
+    { desc: 'regex_no_match, matching', regex: 'real', noMatch: true, pass: false },
+    { desc: 'regex_no_match, not matching', regex: 'nope', noMatch: true, pass: true },
+    { desc: 'case matters by default', regex: 'HELLO', pass: false },
+    { desc: 'caseless', regex: 'HELLO', options: ['caseless'], pass: true },
+    { desc: '$ also matches before the final newline (PCRE2)', regex: 'line$', pass: true },
+    { desc: '$ is not the end of a middle line', regex: 'server$', pass: false },
+    { desc: 'multiline $', regex: 'server$', options: ['multiline'], pass: true },
+    { desc: 'dollar_endonly', regex: 'line$', options: ['dollar_endonly'], pass: false },
+    { desc: '\\A anchors at the start', regex: '\\Ahello', pass: true },
+    { desc: '\\A is not a line start', regex: '\\Asecond', options: ['multiline'], pass: false },
+    { desc: '\\Z before the final newline', regex: 'line\\Z', pass: true },
+    { desc: '\\z only at the very end', regex: 'line\\z', pass: false },
+    { desc: 'dotall', regex: 'server.second', options: ['dotall'], pass: true },
+    { desc: 'no dotall', regex: 'server.second', pass: false },
+    { desc: 'extended: blanks and comments ignored', regex: 'real \\s server # the name', options: ['extended'], pass: true },
+    { desc: 'extended keeps blanks in a class', regex: 'real[ ]server', options: ['extended'], pass: true },
+    { desc: 'firstline', regex: 'second', options: ['firstline'], pass: false },
+    { desc: 'regex_min_offset skips an early match', regex: 'hello', min: 1, pass: false },
+    { desc: 'regex_max_offset: match starts too late', regex: 'server', max: 10, pass: false },
+    { desc: 'regex_max_offset: match starts in time', regex: 'server', max: 20, pass: true },
+    { desc: 'a later match within the offsets counts', regex: 'e', min: 2, max: 2, pass: false },
+    { desc: 'tuning options are accepted', regex: 'hello', options: ['no_start_optimize', 'no_auto_possess'], pass: true },
+  ];
+  for (const c of cases) {
+    const r = compileUrlRegex({ regex: c.regex, regexNoMatch: c.noMatch ?? false, regexOptions: c.options ?? [], ...(c.min !== undefined ? { regexMinOffset: c.min } : {}), ...(c.max !== undefined ? { regexMaxOffset: c.max } : {}) });
+    if (!('regex' in r)) {
+      t.fail(`${c.desc}: ${r.error}`);
+      continue;
+    }
+    const why = regexVerdict(r.regex, body);
+    t.equal(why === undefined, c.pass, `${c.desc}: ${why ?? 'passes'}`);
+  }
+  t.match(compileUrlRegex({ regex: 'a', regexNoMatch: false, regexOptions: ['ungreedy'] }), { error: /ungreedy is not supported/ });
+  t.match(compileUrlRegex({ regex: 'a++', regexNoMatch: false, regexOptions: [] }), { error: /does not compile in JavaScript/ }, 'possessive quantifiers');
+  t.equal(translatePcre('a$[$]\\$', { extended: false, multiline: false, dollarEndOnly: false }), 'a(?=\\n?(?![\\s\\S]))[$]\\$', 'only the unescaped $ outside a class is an anchor');
+});
+
+t.test('url regex against a real server, with the digest kept', async (t) => {
+  const srv = await serve(respond(200, BODY));
+  t.teardown(() => srv.close());
+  const ok = compileUrlRegex({ regex: 'real\\s+server', regexNoMatch: false, regexOptions: [] });
+  const no = compileUrlRegex({ regex: 'maintenance', regexNoMatch: true, regexOptions: [] });
+  const bad = compileUrlRegex({ regex: 'maintenance', regexNoMatch: false, regexOptions: [] });
+  if (!('regex' in ok) || !('regex' in no) || !('regex' in bad)) return t.fail('regex did not compile');
+  const base = { host: '127.0.0.1', port: srv.port, path: '/', deadlineMs: DEADLINE, digest: md5(BODY) };
+  t.equal((await httpGet({ ...base, regex: ok.regex })).reason, 'ok');
+  t.equal((await httpGet({ ...base, regex: no.regex })).reason, 'ok', 'regex_no_match and no match');
+  const r = await httpGet({ ...base, regex: bad.regex });
+  t.equal(r.reason, 'regex-mismatch', r.detail);
+  t.equal(r.http?.digest, md5(BODY), 'the digest is still computed');
+  const d = await httpGet({ ...base, digest: md5('x'), regex: ok.regex });
+  t.equal(d.reason, 'bad-digest', 'the digest is judged first');
 });

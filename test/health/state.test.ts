@@ -1,7 +1,7 @@
 import t from 'tap';
 import { type Probe, RealServerMonitor, type RsTransition } from '../../src/health/monitor.js';
 import type { CheckResult, Reason } from '../../src/health/result.js';
-import { type CheckerState, type Timing, checkerStep, firstDelayMs, initialChecker, rsUp } from '../../src/health/state.js';
+import { type CheckerState, type Timing, type WeightInput, checkerStep, firstDelayMs, initialChecker, rsUp, rsVerdict } from '../../src/health/state.js';
 import { FakeClock } from '../../src/util/clock.js';
 
 /*
@@ -45,6 +45,19 @@ t.test('warmup: uniform in [0, warmup), 0 disables', async (t) => {
   t.equal(firstDelayMs({ warmupMs: 5000 }, () => 0.5), 2500);
   t.ok(firstDelayMs({ warmupMs: 5000 }, () => 0.999999) < 5000);
   t.equal(rsUp([]), true, 'no checkers: always up');
+});
+
+t.test('rsVerdict: all checkers up; dynamic weights as keepalived offsets: a table', async (t) => {
+  const cases: { desc: string; configured: number; checkers: WeightInput[]; want: { up: boolean; weight: number } }[] = [
+    { desc: 'no checkers: up, configured weight', configured: 3, checkers: [], want: { up: true, weight: 3 } },
+    { desc: 'one down: down, weight kept', configured: 3, checkers: [{ up: true }, { up: false }], want: { up: false, weight: 3 } },
+    { desc: 'misc_dynamic weight replaces the configured one', configured: 3, checkers: [{ up: true, weight: 10 }], want: { up: true, weight: 10 } },
+    { desc: 'two misc_dynamic: offsets add (3 + 7 + 2)', configured: 3, checkers: [{ up: true, weight: 10 }, { up: true, weight: 5 }], want: { up: true, weight: 12 } },
+    { desc: 'FILE_CHECK delta adds', configured: 3, checkers: [{ up: true, weightDelta: -2 }], want: { up: true, weight: 1 } },
+    { desc: 'clamped at 0', configured: 3, checkers: [{ up: true, weightDelta: -10 }], want: { up: true, weight: 0 } },
+    { desc: 'clamped at 2147483647', configured: 2147483647, checkers: [{ up: true, weightDelta: 5 }], want: { up: true, weight: 2147483647 } },
+  ];
+  for (const c of cases) t.same(rsVerdict(c.configured, c.checkers), c.want, c.desc);
 });
 
 /** A probe that replays scripted results and records when it ran. */

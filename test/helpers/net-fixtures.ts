@@ -1,5 +1,6 @@
 /* Loopback servers for the checker tests (not a test file itself: it only exports helpers). */
 import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -96,6 +97,132 @@ export function selfSigned(): { key: string; cert: string } | undefined {
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
     return { key: fs.readFileSync(`${dir}/k.pem`, 'utf8'), cert: fs.readFileSync(`${dir}/c.pem`, 'utf8') };
+  } catch {
+    return undefined;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A UDP server on loopback port 0 that hands every datagram to `handler`. */
+export interface UdpTestServer {
+  readonly port: number;
+  readonly host: string;
+  /** Datagrams received. */
+  received: number;
+  close(): Promise<void>;
+}
+
+/** Starts a UDP server; `reply(b)` answers the sender of `msg`. */
+export async function serveUdp(handler: (msg: Buffer, reply: (b: Buffer) => void, from: dgram.RemoteInfo) => void, host = '127.0.0.1'): Promise<UdpTestServer> {
+  const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  s.on('error', () => {});
+  await new Promise<void>((res) => s.bind(0, host, res));
+  const srv: UdpTestServer = {
+    port: s.address().port,
+    host,
+    received: 0,
+    close: () => new Promise<void>((res) => s.close(() => res())),
+  };
+  s.on('message', (msg, rinfo) => {
+    srv.received++;
+    handler(msg, (b) => s.send(b, rinfo.port, rinfo.address), rinfo);
+  });
+  return srv;
+}
+
+/** A UDP port nothing listens on (bound then closed): datagrams to it get ICMP port unreachable. */
+export async function closedUdpPort(host = '127.0.0.1'): Promise<number> {
+  const s = await serveUdp(() => {}, host);
+  await s.close();
+  return s.port;
+}
+
+/** Runs `fn(i)` for i in [0, n) with at most `concurrency` running; counts results by reason. */
+export async function tally(n: number, concurrency: number, fn: (i: number) => Promise<{ reason: string }>): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const r = await fn(next++);
+      seen.set(r.reason, (seen.get(r.reason) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return seen;
+}
+
+interface ProcEntry {
+  pid: number;
+  ppid: number;
+  state: string;
+}
+
+function procTable(): ProcEntry[] {
+  const out: ProcEntry[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'latin1');
+      // pid (comm) state ppid ...: comm may hold blanks and parentheses, so cut at the last ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: Number(d), state: rest[0] ?? '?', ppid: Number(rest[1]) });
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Processes descending from this one (children, grandchildren...), zombies included. */
+export function descendants(root = process.pid): ProcEntry[] {
+  const all = procTable();
+  const out: ProcEntry[] = [];
+  const parents = new Set([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of all)
+      if (parents.has(p.ppid) && !parents.has(p.pid)) {
+        parents.add(p.pid);
+        out.push(p);
+        grew = true;
+      }
+  }
+  return out;
+}
+
+/**
+ * Live (not zombie) processes whose environment holds `marker` (`NAME=value`): finds what a test's
+ * scripts left behind even after they were reparented away from this process.
+ */
+export function markedProcesses(marker: string): number[] {
+  const out: number[] = [];
+  for (const p of procTable()) {
+    if (p.state === 'Z' || p.pid === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${p.pid}/environ`, 'latin1').split('\0').includes(marker)) out.push(p.pid);
+    } catch {
+      /* gone, or a kernel thread */
+    }
+  }
+  return out;
+}
+
+/**
+ * A certificate for CN=localhost (SAN localhost, 127.0.0.1) that expired on 2020-01-02, signed by
+ * its own key with `openssl ca`; undefined when openssl is missing.
+ */
+export function expiredCert(): { key: string; cert: string } | undefined {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cert-'));
+  try {
+    const o = { stdio: 'ignore' as const, cwd: dir };
+    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'k.pem', '-out', 'r.csr', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], o);
+    fs.writeFileSync(path.join(dir, 'index.txt'), '');
+    fs.writeFileSync(path.join(dir, 'serial'), '01\n');
+    fs.writeFileSync(path.join(dir, 'ca.cnf'), `[ca]\ndefault_ca=d\n[d]\ndatabase=${dir}/index.txt\nnew_certs_dir=${dir}\nserial=${dir}/serial\ndefault_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\n`);
+    execFileSync('openssl', ['ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'k.pem', '-in', 'r.csr', '-out', 'c.pem', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-notext'], o);
+    return { key: fs.readFileSync(path.join(dir, 'k.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'c.pem'), 'utf8') };
   } catch {
     return undefined;
   } finally {

@@ -18,6 +18,7 @@ import {
   timingKeywords,
 } from './checkers.js';
 import { readHex } from './lvs-args.js';
+import { tunnelKeywords } from './tunnel-check.js';
 import { spreadWeight } from './vrrp-args.js';
 
 /*
@@ -32,7 +33,7 @@ export const SMTP_DEFAULT_HELO = 'smtpchecker.keepalived.org';
 export const tcpCheckSpec: BlockSpec<TcpChecker> = {
   name: 'TCP_CHECK',
   defaults: () => ({ type: 'TCP_CHECK' }),
-  keywords: { ...connKeywords, ...timingKeywords },
+  keywords: { ...connKeywords, ...timingKeywords, ...tunnelKeywords },
   finalize: (o, _s, c) => (checkConn(o as Record<string, unknown>, 'TCP_CHECK', c) ? (o as TcpChecker) : undefined),
 };
 

@@ -3,6 +3,7 @@ import { type ArgParser, type BlockSpec, alias, block, fieldPos, requireField, v
 import { MAX_TIMER_S, type StatusRange, UINT_MAX, digest, statusCodes } from './lvs-args.js';
 import type { ScriptSpec } from './args.js';
 import type { HexBytes } from './lvs-args.js';
+import { type TunnelPath, tunnelKeywords } from './tunnel-check.js';
 
 /*
  * Health checkers of a real_server: the keywords all checkers share, and HTTP_GET/SSL_GET with
@@ -47,8 +48,12 @@ export interface CheckConn {
   readonly bindIf?: string;
   /** Connection (and per-read) timeout. Default 5 s, inherited from real_server/virtual_server. */
   readonly connectTimeoutMs: number;
-  /** SO_MARK for the checker's packets. */
+  /** SO_MARK for the checker's packets (with tunnel_check: the tunnel's mark). */
   readonly fwmark?: number;
+  /** vigil extension `tunnel_check` as written (TCP_CHECK, HTTP_GET, SSL_GET). */
+  readonly tunnelCheck?: boolean;
+  /** Where a tunnel check goes, set by the compiler (tunnel-check.ts) together with connectIp and fwmark. */
+  readonly tunnel?: TunnelPath;
 }
 
 /** One `url { ... }` of HTTP_GET / SSL_GET. */
@@ -273,6 +278,7 @@ function httpSpec(type: 'HTTP_GET' | 'SSL_GET'): BlockSpec<HttpChecker> {
       http_protocol: value('httpProtocol', httpProtocol, 'HTTP version sent: 1.0 (default), 1.0C (adds Connection: close) or 1.1.'),
       enable_sni: value('enableSni', flag, 'Send the virtualhost as TLS SNI (SSL_GET). Default off.'),
       fast_recovery: value('fastRecovery', flag, 'While down, check the URLs back to back instead of one per delay_loop. Default off.'),
+      ...tunnelKeywords,
       url: block('urls', urlSpec, 'A URL to GET: `url { path ...; digest ...; status_code ... }`. At least one.', { repeat: 'append' }),
     },
     finalize(o, stmt, c) {

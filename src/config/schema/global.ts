@@ -21,6 +21,7 @@ import {
 } from './global-args.js';
 import { type GlobalTopModel, globalTopDefaults, globalTopRoot } from './global-static.js';
 import { type FifoSpec, type GarpExtraIf, fifo, garpExtraIf, intZeroIsOne, laxBare, optBool, userGroup } from './vrrp-args.js';
+import { FWMARK_BASE_DOC, fwmarkBase } from './tunnel-check.js';
 
 /*
  * global_defs. Defaults and ranges are keepalived 2.2.7's (global_parser.c, global_data.c
@@ -146,6 +147,8 @@ export interface GlobalDefs {
   /** Flush the whole IPVS table at start. Default off (vigil never flushes otherwise). */
   readonly lvsFlush: boolean;
   readonly lvsFlushOnStop: 'off' | 'full' | 'vs';
+  /** vigil extension: first mark of the range reserved for tunnel_check; absent: DEFAULT_TUNNEL_FWMARK_BASE. */
+  readonly tunnelCheckFwmarkBase?: number;
   // SNMP, D-Bus
   readonly snmpSocket?: string;
   readonly enableSnmpVrrp: boolean;
@@ -298,6 +301,7 @@ export const globalDefsSpec: BlockSpec<GlobalDefs> = {
     lvs_sync_daemon: value('lvsSyncDaemon', lvsSyncDaemon, 'IPVS connection sync daemon: `IF [[inst] VRRP_INSTANCE] [id 0-255] [maxlen 1-65507] [port 1-65535] [ttl 1-255] [group MCAST]`.'),
     lvs_timeouts: value('lvsTimeouts', lvsTimeouts, 'IPVS timeouts `[tcp S] [tcpfin S] [udp S]` (0-2678400 s); unset ones stay as they are.'),
     lvs_flush: value('lvsFlush', laxBare(), 'Flush the whole IPVS table at start. Default off (vigil never flushes otherwise).'),
+    tunnel_check_fwmark_base: value('tunnelCheckFwmarkBase', fwmarkBase, FWMARK_BASE_DOC),
     lvs_flush_on_stop: value('lvsFlushOnStop', (a, k, c) => {
       if (!arity(a, k, c, 0, 1, "nothing or 'VS'")) return undefined;
       if (!a[0]) return 'full';

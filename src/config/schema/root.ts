@@ -5,6 +5,7 @@ import { type VrrpModel, vrrpRoot, vrrpRootDefaults } from './vrrp.js';
 import { buildBlock } from './build.js';
 import type { Builder } from './build.js';
 import type { Stmt } from '../parser.js';
+import { resolveTunnelChecks } from './tunnel-check.js';
 
 /** Everything the top level of keepalived.conf holds, before cross-checks. */
 export type RootModel = GlobalModel & VrrpModel & LvsModel;
@@ -17,6 +18,8 @@ export const rootSpec: BlockSpec<RootModel> = {
   finalize(o, stmt, c) {
     // global_defs is optional: its defaults apply when it is absent.
     if (!o.globalDefs) (o as { globalDefs: unknown }).globalDefs = buildBlock(globalDefsSpec, { keyword: stmt.keyword, args: [] }, c as Builder);
+    // vigil's tunnel_check: needs every virtual server and global_defs (marks are allocated config-wide)
+    resolveTunnelChecks(o, c);
     return o as RootModel;
   },
 };
