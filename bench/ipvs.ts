@@ -2,7 +2,11 @@
  * IPVS programming benchmark, in one user-mode Linux boot (a real kernel with IPVS):
  *   program   1,000 virtual services × 10 tunnel real servers from an empty table
  *   weights   10,000 weight changes (every real server), as one desired table
- *   trickle   the same 10,000 changes as 1,000 reconciles of 10 (as checkers would report them)
+ *   trickle   10,000 weight changes as 1,000 reconciles of 10 (as checkers would report them):
+ *             with a table rebuilt from scratch each time (11,000 new objects per call); with
+ *             structural sharing (only the changed service is a new object); and rebuilt then
+ *             passed through director/memo.ts shareEntries (the daemon's way). The kernel's
+ *             weights are checked after each (ipvsadm -Ln)
  *   adopt     a restart on the full table: read it all, zero writes
  * for vigil (Reconciler + generic-netlink driver, in node), beside `ipvsadm --restore` of the
  * same table and the same weight changes (`-e` lines), and keepalived 2.2.7 starting on a
@@ -26,6 +30,7 @@ const GUEST = String.raw`
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Reconciler } from '${REPO}/dist/director/reconciler.js';
+import { shareEntries } from '${REPO}/dist/director/memo.js';
 import { IpvsDriver } from '${REPO}/dist/ipvs/driver.js';
 import { poller } from '${REPO}/dist/net/poller.js';
 import { realClock } from '${REPO}/dist/util/clock.js';
@@ -38,7 +43,10 @@ const dest = (j, w) => ({ family: 4, address: rip(j), port: 80, forward: 'tun', 
 const table = (w) => Array.from({ length: S }, (_, i) => ({ service: svc(i), dests: Array.from({ length: R }, (_, j) => dest(j, w(i, j))) }));
 const log = { info() {}, warn() {}, error: (o, m) => console.error(m) };
 const ms = (t0) => Math.round(performance.now() - t0);
-const count = () => execFileSync('ipvsadm', ['-Ln'], { encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter((l) => l.startsWith('  -> ') && !l.includes('RemoteAddress')).length;
+const destLines = () => execFileSync('ipvsadm', ['-Ln'], { encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter((l) => l.startsWith('  -> ') && !l.includes('RemoteAddress'));
+const count = () => destLines().length;
+/** Destinations in the kernel at weight w (ipvsadm -Ln: "  -> addr:port  Tunnel  w  active  inactive"). */
+const atWeight = (w) => destLines().filter((l) => l.trim().split(/\s+/)[3] === String(w)).length;
 const out = {};
 
 // vigil
@@ -52,18 +60,49 @@ res = await r.reconcile(table(() => 2), 'bench: weights');
 out.vigilWeights = { ms: ms(t0), writes: res.writes, ok: res.ok };
 t0 = performance.now();
 let writes = 0;
+let buildMs = 0;
 for (let k = 0; k < S; k++) {
+  const t1 = performance.now();
   const w = table((i, j) => (i <= k ? 3 : 2));
+  buildMs += performance.now() - t1;
   res = await r.reconcile(w, 'bench: trickle');
   writes += res.writes;
 }
-out.vigilTrickle = { ms: ms(t0), writes, ok: res.ok };
+out.vigilTrickle = { ms: ms(t0), writes, buildMs: Math.round(buildMs), ok: res.ok && atWeight(3) === S * R };
+// the same with structural sharing: each call's table reuses the previous one's unchanged entries
+let shared = table(() => 3);
+await r.reconcile(shared, 'bench: same table');
+t0 = performance.now();
+writes = 0;
+let diffed = 0;
+for (let k = 0; k < S; k++) {
+  shared = shared.slice();
+  shared[k] = { service: svc(k), dests: Array.from({ length: R }, (_, j) => dest(j, 4)) };
+  res = await r.reconcile(shared, 'bench: trickle shared');
+  writes += res.writes;
+  diffed += res.diffed;
+}
+out.vigilTrickleShared = { ms: ms(t0), writes, diffed, ok: res.ok && atWeight(4) === S * R };
+// the daemon's way: the table rebuilt from scratch each time (as desiredTable does), then shareEntries
+let memo = shared;
+t0 = performance.now();
+writes = 0;
+buildMs = 0;
+for (let k = 0; k < S; k++) {
+  const t1 = performance.now();
+  const w = table((i, j) => (i <= k ? 5 : 4));
+  buildMs += performance.now() - t1;
+  memo = shareEntries(memo, w);
+  res = await r.reconcile(memo, 'bench: trickle rebuilt + shareEntries');
+  writes += res.writes;
+}
+out.vigilTrickleMemo = { ms: ms(t0), writes, buildMs: Math.round(buildMs), ok: res.ok && atWeight(5) === S * R };
 r.stop();
 ipvs.close();
 ipvs = await IpvsDriver.open();
 r = new Reconciler({ ipvs, clock: realClock, log, resyncMs: 0 });
 t0 = performance.now();
-res = await r.reconcile(table(() => 3), 'bench: restart');
+res = await r.reconcile(table(() => 5), 'bench: restart');
 out.vigilAdopt = { ms: ms(t0), writes: res.writes, reads: ipvs.sent.reads, ok: res.ok };
 out.destsInKernel = count();
 await ipvs.flush();
@@ -135,16 +174,20 @@ try {
     process.exit(1);
   }
   const r = JSON.parse(raw.trim().split('\n').at(-1) ?? '{}') as Record<string, { ms: number; writes?: number; ok: boolean }>;
-  const row = (what: string, vigil: { ms: number; writes?: number } | undefined, other: { ms: number } | undefined, otherName: string) =>
-    `| ${what} | ${vigil ? `${vigil.ms} ms${vigil.writes !== undefined ? ` (${vigil.writes} writes)` : ''}` : '-'} | ${other ? `${other.ms} ms (${otherName})` : '-'} | ${vigil && other ? `${(vigil.ms / other.ms).toFixed(2)}×` : '-'} |`;
+  const row = (what: string, vigil: { ms: number; writes?: number; ok: boolean } | undefined, other: { ms: number } | undefined, otherName: string) =>
+    `| ${what} | ${vigil ? `${vigil.ms} ms${vigil.writes !== undefined ? ` (${vigil.writes} writes)` : ''}${vigil.ok ? '' : ' **NOT OK**'}` : '-'} | ${other ? `${other.ms} ms (${otherName})` : '-'} | ${vigil && other ? `${(vigil.ms / other.ms).toFixed(2)}×` : '-'} |`;
   console.log(`IPVS programming in user-mode Linux: ${SERVICES} services × ${REALS} real servers (tunnel mode)\n`);
   console.log('| task | vigil | other | vigil / other |');
   console.log('|---|---|---|---|');
   console.log(row(`program ${SERVICES * (REALS + 1)} objects from empty`, r['vigilProgram'], r['ipvsadmProgram'], 'ipvsadm --restore'));
   console.log(row('same, keepalived starting on the same config', r['vigilProgram'], r['keepalivedProgram'], 'keepalived'));
   console.log(row(`${SERVICES * REALS} weight changes, one desired table`, r['vigilWeights'], r['ipvsadmWeights'], 'ipvsadm --restore -e'));
-  console.log(row(`${SERVICES * REALS} weight changes, ${SERVICES} reconciles of ${REALS}`, r['vigilTrickle'], r['ipvsadmWeights'], 'ipvsadm --restore -e'));
+  console.log(row(`${SERVICES * REALS} weight changes, ${SERVICES} reconciles of ${REALS}, table rebuilt each time`, r['vigilTrickle'], r['ipvsadmWeights'], 'ipvsadm --restore -e'));
+  console.log(row('same, only the changed entry is a new object', r['vigilTrickleShared'], r['ipvsadmWeights'], 'ipvsadm --restore -e'));
+  console.log(row('same, table rebuilt each time + memo.ts shareEntries', r['vigilTrickleMemo'], r['ipvsadmWeights'], 'ipvsadm --restore -e'));
   console.log(row('restart on the full table (adopt, 0 writes expected)', r['vigilAdopt'], undefined, ''));
+  const tb = (name: string) => (r[name] as { buildMs?: number } | undefined)?.buildMs;
+  console.log(`\nbuilding the 1,000 tables (the caller's work, inside the timings): ${tb('vigilTrickle')} ms in the rebuilt row, ${tb('vigilTrickleMemo')} ms in the shareEntries row`);
   console.log(`\nraw: ${JSON.stringify(r)}`);
   console.log(`uml: boot ${res.bootMs} ms, scenario ${s.durationMs} ms`);
 } finally {

@@ -3,14 +3,17 @@
  * table. `reconcile(desired, reason)` replaces the desired table and applies only the difference;
  * it never flushes, and never touches a service vigil was not given (adoption after a restart,
  * even a kill -9, costs zero writes). The kernel is read at the first run, after any error and
- * on a periodic re-read (which puts right what was changed by hand, logging it); between those,
- * the table the last successful run left is the baseline. A failed write or read re-reads the
- * kernel and retries with growing delays (capped), on the injected clock.
+ * on a periodic re-read (which puts right what was changed by hand, logging it); then the whole
+ * table is diffed. Between those, the table the last successful run left is the baseline and
+ * only the services whose desired entry changed since are diffed: a health transition costs in
+ * proportion to the services it touches, not to the table (an unchanged entry is recognised by
+ * identity first, else field by field). A failed write or read re-reads the kernel and retries
+ * with growing delays (capped), on the injected clock.
  */
 import type { Ipvs, IpvsError, IpvsOp } from '../ipvs/ipvs.js';
 import { type Dest, type Service, destKey, destText, serviceKey, serviceText } from '../ipvs/types.js';
 import type { Cancel, Clock } from '../util/clock.js';
-import { type ServiceEntry, apply, diff } from './diff.js';
+import { type Plan, type ServiceEntry, allKeys, applyInPlace, diffKeys, sameEntry } from './diff.js';
 
 /** The logger the reconciler writes to (pino's Logger fits). */
 export interface ReconcilerLog {
@@ -50,6 +53,8 @@ export interface ReconcileResult {
   readonly outside: number;
   /** The kernel was read in this run (else the last known table was the baseline). */
   readonly read: boolean;
+  /** Services compared in this run: every one after a read, else only those whose desired entry changed. */
+  readonly diffed: number;
   /** The first error, when not ok. */
   readonly error?: Error;
 }
@@ -142,11 +147,24 @@ export class Reconciler {
   private readonly maxMs: number;
   private readonly flushAtStart: boolean;
 
-  private desired: readonly ServiceEntry[] | undefined;
+  /** The desired table by serviceKey; replaced (never changed in place) by each `reconcile`. */
+  private desired: ReadonlyMap<string, ServiceEntry> | undefined;
+  /** The last desired list (a copy) and the serviceKey of each of its entries, for the identity fast path. */
+  private desiredList: readonly ServiceEntry[] = [];
+  private desiredKeys: readonly string[] = [];
+  /** Services whose desired entry changed (or that came or went) since the last run took them. */
+  private dirty = new Set<string>();
   /** Keys of services vigil has been asked for (and not yet removed). */
   private readonly managed = new Set<string>();
-  /** What the kernel holds, as far as vigil knows (managed services only); undefined: read it. */
-  private known: ServiceEntry[] | undefined;
+  /**
+   * What the kernel holds, as far as vigil knows, by serviceKey (unmanaged services without
+   * their destinations); undefined: not known, read it.
+   */
+  private known: Map<string, ServiceEntry> | undefined;
+  /** The next run reads the kernel (and diffs everything) even when `known` is set. */
+  private needRead = true;
+  /** Unmanaged kernel services the last read found (they do not change between reads). */
+  private unmanagedCount = 0;
   /** Bumped whenever the desired table changes. */
   private generation = 0;
   /** The generation the last converged run achieved (-1: none). */
@@ -191,27 +209,62 @@ export class Reconciler {
       this.counters.writes++;
       this.log.warn({ op: 'flush', reason: 'lvs_flush is configured' }, 'ipvs flush: the whole IPVS table is cleared at start');
       await this.ipvs.flush();
-      this.known = undefined;
+      this.needRead = true;
     }
     this.armResync();
   }
 
-  /** Replaces the desired table and makes the kernel match it; resolves when the run that includes it ends. */
+  /**
+   * Replaces the desired table and makes the kernel match it; resolves when the run that includes
+   * it ends. Entries are treated as immutable: reusing the previous call's object for a service
+   * that did not change (see memo.ts `shareEntries`) makes that service cost one reference
+   * check; a new but equal object costs a field-by-field comparison; only changed services are
+   * diffed against the kernel's last known table.
+   */
   reconcile(desired: readonly ServiceEntry[], reason: string): Promise<ReconcileResult> {
-    this.desired = desired;
-    this.generation++;
-    for (const e of desired) {
+    const prevList = this.desiredList;
+    const prevKeys = this.desiredKeys;
+    const prev = this.desired ?? new Map<string, ServiceEntry>();
+    const next = new Map<string, ServiceEntry>();
+    const keys: string[] = new Array<string>(desired.length);
+    let sameKeys = true;
+    for (let i = 0; i < desired.length; i++) {
+      const e = desired[i]!;
+      const p = prevList[i];
+      // the same entry as last time at this position (the object, or equal to it): same key, and
+      // unchanged unless that key repeats with another entry
+      if (p !== undefined && (p === e || sameEntry(p, e))) {
+        const k = prevKeys[i]!;
+        keys[i] = k;
+        const old = prev.get(k)!; // prevKeys are prev's keys
+        if (old !== p && !sameEntry(old, e)) this.dirty.add(k);
+        next.set(k, e);
+        continue;
+      }
       const k = serviceKey(e.service);
-      // a service vigil did not manage yet: read its destinations from the kernel (it may exist already)
-      if (!this.managed.has(k)) this.known = undefined;
-      this.managed.add(k);
+      keys[i] = k;
+      const old = prev.get(k);
+      if (old === undefined) {
+        sameKeys = false;
+        this.dirty.add(k);
+        // a service vigil did not manage yet: read its destinations from the kernel (it may exist already)
+        if (!this.managed.has(k)) this.needRead = true;
+        this.managed.add(k);
+      } else if (old !== e && !sameEntry(old, e)) this.dirty.add(k);
+      next.set(k, e);
     }
+    // every key of `next` is in `prev`: with as many keys, none went away (no walk over `prev`)
+    if (!sameKeys || next.size !== prev.size) for (const k of prev.keys()) if (!next.has(k)) this.dirty.add(k);
+    this.desired = next;
+    this.desiredList = desired.slice();
+    this.desiredKeys = keys;
+    this.generation++;
     return this.kick(reason);
   }
 
   /** Re-reads the kernel and puts right any difference (what the periodic timer runs). */
   resync(reason = 'periodic re-read'): Promise<ReconcileResult> {
-    this.known = undefined;
+    this.needRead = true;
     return this.kick(reason);
   }
 
@@ -294,47 +347,66 @@ export class Reconciler {
     });
   }
 
-  /** Reads the managed part of the kernel's table. */
-  private async readKernel(want: readonly ServiceEntry[]): Promise<ServiceEntry[]> {
+  /** Reads the kernel's table: every service, and the destinations of the managed ones. */
+  private async readKernel(want: ReadonlyMap<string, ServiceEntry>): Promise<Map<string, ServiceEntry>> {
     this.counters.reads++;
     const services = await this.ipvs.services();
-    const wanted = new Set([...this.managed, ...want.map((e) => serviceKey(e.service))]);
-    const out: ServiceEntry[] = [];
+    const out = new Map<string, ServiceEntry>();
     for (const s of services) {
+      const k = serviceKey(s);
       // unmanaged services are listed (so the diff can count them) but their destinations are not read
-      out.push({ service: s, dests: wanted.has(serviceKey(s)) ? await this.ipvs.dests(s) : [] });
+      out.set(k, { service: s, dests: this.managed.has(k) || want.has(k) ? await this.ipvs.dests(s) : [] });
     }
     return out;
   }
 
   private async runOnce(reason: string): Promise<ReconcileResult> {
-    const base = { reason, writes: 0, failed: 0, adopted: 0, unmanaged: 0, outside: 0 };
+    const base = { reason, writes: 0, failed: 0, adopted: 0, unmanaged: 0, outside: 0, diffed: 0 };
     if (this.stopped) return { ...base, ok: false, read: false, error: new Error('reconciler stopped') };
     const desired = this.desired;
     if (desired === undefined) return { ...base, ok: true, read: false };
     const generation = this.generation;
+    // the services changed since the last run; a read diffs them all anyway
+    const dirty = this.dirty;
+    this.dirty = new Set();
     this.counters.runs++;
     this.lastReason = reason;
-    const read = this.known === undefined;
-    let current: ServiceEntry[];
+    const read = this.needRead || this.known === undefined;
+    this.needRead = false;
+    let current: Map<string, ServiceEntry>;
     try {
-      current = this.known ?? (await this.readKernel(desired));
+      current = read ? await this.readKernel(desired) : this.known!;
     } catch (e) {
       return this.failed({ ...base, read }, e as Error);
     }
-    const plan = diff(desired, current, this.managed);
+    let plan: Plan;
+    let adopted: number;
+    let diffed: number;
+    if (read) {
+      plan = diffKeys(desired, current, allKeys(desired, current), this.managed);
+      this.unmanagedCount = plan.unmanaged.length;
+      adopted = plan.adopted;
+      diffed = current.size;
+      for (const k of desired.keys()) if (!current.has(k)) diffed++;
+    } else {
+      // services outside `dirty` are as the last (converged) run left them
+      plan = diffKeys(desired, current, dirty, this.managed);
+      let changed = 0;
+      for (const k of dirty) if (desired.has(k)) changed++;
+      adopted = desired.size - (changed - plan.adopted);
+      diffed = dirty.size;
+    }
     let outside = 0;
     let why = reason;
     if (read && this.converged === generation && plan.ops.length > 0) {
       // nothing changed on vigil's side since it last converged: these differences were made by hand
-      const cur = new Map(current.map((e) => [serviceKey(e.service), e]));
-      for (const o of plan.ops) this.log.warn({ ...fields(o), reason }, `changed outside vigil: ${outsideText(o, cur)}`);
+      for (const o of plan.ops) this.log.warn({ ...fields(o), reason }, `changed outside vigil: ${outsideText(o, current)}`);
       outside = plan.ops.length;
       this.counters.outsideChanges += outside;
       why = `${reason}: put right a change made outside vigil`;
     }
-    if (read && this.counters.reads === 1) this.log.info({ adopted: plan.adopted, unmanaged: plan.unmanaged.length, reason }, `ipvs table read: ${plan.adopted} services as wanted, ${plan.unmanaged.length} not vigil's`);
-    const done = { ...base, read, adopted: plan.adopted, unmanaged: plan.unmanaged.length, outside };
+    if (read && this.counters.reads === 1) this.log.info({ adopted, unmanaged: this.unmanagedCount, reason }, `ipvs table read: ${adopted} services as wanted, ${this.unmanagedCount} not vigil's`);
+    const done = { ...base, read, adopted, unmanaged: this.unmanagedCount, outside, diffed };
     if (plan.ops.length === 0) return this.succeeded(done, current, generation);
 
     for (const o of plan.ops) this.log.info({ ...fields(o), reason: why }, `ipvs ${describeOp(o)}`);
@@ -349,13 +421,14 @@ export class Reconciler {
     const errors = results.filter((r): r is IpvsError => r !== undefined);
     for (const e of errors) this.log.warn({ op: e.op, err: e.message, code: e.code, reason: why }, `ipvs write refused: ${e.message}`);
     this.counters.failedWrites += errors.length;
-    const after = apply(current, okOps);
-    for (const o of okOps) if (o.op === 'deleteService' && !desired.some((e) => serviceKey(e.service) === serviceKey(o.service))) this.managed.delete(serviceKey(o.service));
+    // a deleted service is no longer vigil's, unless the desired table (the latest one) wants it again
+    for (const o of okOps) if (o.op === 'deleteService' && !this.desired?.has(serviceKey(o.service))) this.managed.delete(serviceKey(o.service));
     if (errors.length > 0) return this.failed({ ...done, writes: plan.ops.length, failed: errors.length }, errors[0]!);
-    return this.succeeded({ ...done, writes: plan.ops.length }, after, generation);
+    applyInPlace(current, okOps);
+    return this.succeeded({ ...done, writes: plan.ops.length }, current, generation);
   }
 
-  private succeeded(r: Omit<ReconcileResult, 'ok'>, table: ServiceEntry[], generation: number): ReconcileResult {
+  private succeeded(r: Omit<ReconcileResult, 'ok'>, table: Map<string, ServiceEntry>, generation: number): ReconcileResult {
     this.known = table;
     this.converged = generation;
     if (this.counters.attempt > 0) this.log.info({ attempts: this.counters.attempt, reason: r.reason }, 'ipvs table converged after retries');
@@ -368,7 +441,7 @@ export class Reconciler {
   }
 
   private failed(r: Omit<ReconcileResult, 'ok' | 'error'>, error: Error): ReconcileResult {
-    this.known = undefined; // re-read the kernel next time
+    this.needRead = true; // re-read the kernel (and diff it all) next time: `known` may be stale and the changes this run took are lost
     this.converged = -1; // what the re-read finds may be vigil's own half-done work, not a change by hand
     this.counters.attempt++;
     this.lastError = error.message;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { type Op, type ServiceEntry, apply, diff } from '../../src/director/diff.js';
+import { type Op, type ServiceEntry, apply, applyInPlace, byKey, diff, diffKeys, sameEntry } from '../../src/director/diff.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
 import { type Dest, type Service, serviceKey } from '../../src/ipvs/types.js';
 
@@ -82,4 +82,56 @@ t.test('the plan applies on the IPVS fake with no error and reads back as desire
   const ds = await ipvs.dests(svc(80));
   t.same(ds.map((d) => [d.address, d.weight]).sort(), [['198.51.100.1', 0], ['198.51.100.3', 10]]);
   t.equal(ipvs.calls.length - before, plan.ops.length, 'one kernel write per planned operation');
+});
+
+t.test('diffKeys: the diff limited to the named services', async (t) => {
+  const desired = byKey([entry(svc(80), dest(1, { weight: 5 })), entry(svc(443), dest(2)), entry(svc(8443), dest(3))]);
+  const current = byKey([entry(svc(80), dest(1)), entry(svc(443), dest(9)), entry(svc(22), dest(4)), entry(svc(23))]);
+  const managed = new Set([...desired.keys(), serviceKey(svc(22))]);
+  const only80 = diffKeys(desired, current, [serviceKey(svc(80))], managed);
+  t.same(ops(only80.ops), ['editDest 198.51.100.1'], 'the other differences are not looked at');
+  const some = diffKeys(desired, current, [serviceKey(svc(22)), serviceKey(svc(8443)), serviceKey(svc(23)), serviceKey(svc(8443))], managed);
+  t.same(ops(some.ops), ['addService', 'addDest 198.51.100.3', 'deleteService'], 'creates first, removes last; a repeated key counts once');
+  t.same(some.unmanaged, [serviceKey(svc(23))]);
+  const all = diff([...desired.values()], [...current.values()], managed);
+  const union = diffKeys(desired, current, [...new Set([...desired.keys(), ...current.keys()])], managed);
+  t.same(union, all, 'with every key it is the whole diff');
+});
+
+t.test('applyInPlace rebuilds only the services the operations name', async (t) => {
+  const a = entry(svc(80), dest(1), dest(2));
+  const b = entry(svc(443), dest(3));
+  const table = byKey([a, b]);
+  applyInPlace(table, [
+    { op: 'editDest', service: svc(80), dest: dest(1, { weight: 3 }) },
+    { op: 'deleteDest', service: svc(80), dest: dest(2) },
+    { op: 'addService', service: svc(8080) },
+    { op: 'addDest', service: svc(8080), dest: dest(7) },
+  ]);
+  t.equal(table.get(serviceKey(svc(443))), b, 'an untouched service keeps its object');
+  t.same(table.get(serviceKey(svc(80)))?.dests.map((d) => [d.address, d.weight]), [['198.51.100.1', 3]]);
+  t.same(table.get(serviceKey(svc(8080)))?.dests.map((d) => d.address), ['198.51.100.7']);
+  applyInPlace(table, [{ op: 'deleteService', service: svc(80) }]);
+  t.same([...table.keys()], [serviceKey(svc(443)), serviceKey(svc(8080))]);
+});
+
+t.test('sameEntry: field by field, counters ignored, any configuration difference found', async (t) => {
+  const base = entry(svc(80), dest(1), dest(2));
+  const cases: { desc: string; other: ServiceEntry; want: boolean }[] = [
+    { desc: 'the same object', other: base, want: true },
+    { desc: 'an equal copy', other: entry(svc(80), dest(1), dest(2)), want: true },
+    { desc: 'counters differ', other: entry(svc(80), dest(1, { conns: { active: 3, inactive: 0, persistent: 0 } }), dest(2)), want: true },
+    { desc: 'a weight', other: entry(svc(80), dest(1), dest(2, { weight: 11 })), want: false },
+    { desc: 'thresholds', other: entry(svc(80), dest(1, { upperThreshold: 5 }), dest(2)), want: false },
+    { desc: 'tunnel flags', other: entry(svc(80), dest(1, { tunFlags: 1 }), dest(2)), want: false },
+    { desc: 'forwarding', other: entry(svc(80), dest(1, { forward: 'dr' }), dest(2)), want: false },
+    { desc: 'one destination fewer', other: entry(svc(80), dest(1)), want: false },
+    { desc: 'another order (counted as a change: only costs a diff)', other: entry(svc(80), dest(2), dest(1)), want: false },
+    { desc: 'the scheduler', other: entry(svc(80, { scheduler: 'rr' }), dest(1), dest(2)), want: false },
+    { desc: 'persistence', other: entry(svc(80, { flags: 1, timeout: 300 }), dest(1), dest(2)), want: false },
+    { desc: 'netmask', other: entry(svc(80, { netmask: 24 }), dest(1), dest(2)), want: false },
+    { desc: 'the port', other: entry(svc(81), dest(1), dest(2)), want: false },
+    { desc: 'the persistence engine', other: entry(svc(80, { peName: 'sip' }), dest(1), dest(2)), want: false },
+  ];
+  for (const c of cases) t.equal(sameEntry(base, c.other), c.want, c.desc);
 });
