@@ -5,7 +5,9 @@ import { renderReference } from '../config/reference.js';
 import { checkConfigCommand, checkConfigHelp } from './check-config.js';
 import { genhashCommand, genhashHelp } from './genhash.js';
 import { runCommand, runHelp } from './run.js';
+import { reloadCommand, reloadHelp } from './reload.js';
 import { statusCommand, statusHelp } from './status.js';
+import { realserverCommand, realserverHelp } from './realserver.js';
 import { UsageError, type Io, processIo } from './io.js';
 
 /** A CLI command: its one-line summary, its help text and its entry point. */
@@ -20,6 +22,8 @@ const commands: Record<string, Command> = {
   run: { summary: 'run the director (today: the VRRP engine) for keepalived.conf', help: runHelp, run: runCommand },
   genhash: { summary: 'print the MD5 of a URL body for a url digest, as keepalived genhash', help: genhashHelp, run: genhashCommand },
   status: { summary: 'show what the running daemon is doing (exit 1 when degraded, 3 when unreachable)', help: statusHelp, run: statusCommand },
+  reload: { summary: 'make the running daemon re-read its configuration (as SIGHUP); exit 5 on config errors', help: reloadHelp, run: reloadCommand },
+  realserver: { summary: 'set up this machine as an LVS tunnel-mode real server (tunl0, VIPs, sysctls); --check, --undo', help: realserverHelp, run: realserverCommand },
   'config-reference': {
     summary: 'print the reference of every keepalived.conf keyword vigil accepts (Markdown)',
     help: 'Usage: vigil config-reference\n\nPrints every block and keyword vigil accepts, with meaning, default, range and keepalived differences.\n',
@@ -40,6 +44,7 @@ function mainHelp(): string {
     '',
     'Usage: vigil <command> [options]',
     '       vigil -t [-f FILE]        check the configuration, as keepalived -t does',
+    '       vigil [-D] [-f FILE] ...  run the daemon with keepalived\'s options (as vigil run)',
     '',
     'Commands:',
     ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`),
@@ -71,6 +76,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (first.startsWith('-') && argv.some((a) => a === '-t' || a === '--config-test')) {
       return await commands['check-config']!.run(argv.filter((a) => a !== '-t' && a !== '--config-test'), io);
     }
+    // keepalived's spelling of a start: `keepalived -D -f FILE` (options, no command) is `vigil run`.
+    if (first.startsWith('-')) return await commands.run!.run(argv, io);
     const cmd = commands[first];
     if (!cmd) throw new UsageError(`unknown command '${first}'. Commands: ${Object.keys(commands).join(', ')}. See 'vigil --help'.`);
     if (rest.includes('-h') || rest.includes('--help')) {

@@ -1,131 +1,93 @@
-import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { compile } from '../config/compile.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
+import { availableKinds } from '../daemon/child-engine.js';
+import { compileConfig, runDaemon } from '../daemon/daemon.js';
+import { KEEPALIVED_DATA_FILE, KEEPALIVED_STATS_FILE, SIGNUMS, parseRunFlags } from '../daemon/flags.js';
 import { createLogger } from '../log.js';
-import { poller } from '../net/poller.js';
-import { loadSettings, settingsFlags } from '../settings.js';
-import { VrrpEngine } from '../vrrp/engine.js';
-import { EXIT_CONFIG } from './check-config.js';
-import type { Io } from './io.js';
-import { ControlServer } from '../control/server.js';
-import { performance } from 'node:perf_hooks';
+import { loadSettings } from '../settings.js';
 import { version } from '../version.js';
-import { serveMetrics, vrrpRegistry } from '../metrics/server.js';
+import { EXIT_CONFIG } from './check-config.js';
+import { type Io, UsageError } from './io.js';
 
 export const runHelp = `Usage: vigil run [-f FILE] [-i CONFIG_ID] [options]
+       vigil [keepalived options]          (no command: the same as 'vigil run')
 
-Runs the directors' engines for keepalived.conf. Today: the VRRP engine (every vrrp_instance:
-adverts, elections, VIPs, gratuitous ARP / NA, notify scripts). The configuration is checked
-first; nothing starts on a configuration with errors (exit ${EXIT_CONFIG}).
+Runs the director for keepalived.conf: a small supervisor process with the engines in child
+processes — today the VRRP child (every vrrp_instance: adverts, elections, VIPs, gratuitous ARP /
+NA, notify scripts). The configuration is checked first; nothing starts on a configuration with
+errors (exit ${EXIT_CONFIG}). A child that dies is restarted after 1 s, 2 s, 4 s ... 30 s (back to 1 s
+after a healthy minute); 'vigil status' shows the restarts.
 
-SIGTERM or SIGINT stops gracefully: masters send a priority-0 advert and release their VIPs.
+Signals (to the supervisor, the main pid):
+  SIGTERM, SIGINT  stop: masters send a priority-0 advert and release their VIPs
+  SIGHUP           reload the configuration (as 'vigil reload'): only the difference changes;
+                   a configuration with errors is refused and the old one keeps running
+  SIGUSR1          write the data dump (keepalived.data layout) to --data-file
+  SIGUSR2          write the stats dump (keepalived.stats layout) to --stats-file
 
-Options:
-  -f, --use-file FILE    configuration file (default: --config / VIGIL_CONFIG)
-  -i, --config-id ID     select '@ID' conditional lines (default: short host name)
-  -P, --vrrp             run the VRRP engine only (keepalived's -P; the default today)
-      --log-level LEVEL  trace|debug|info|warn|error (VIGIL_LOG_LEVEL)
-      --log-format FMT   auto|json|pretty (VIGIL_LOG_FORMAT)
-      --socket PATH      control socket for 'vigil status' (VIGIL_SOCKET)
+keepalived's options (so a unit file's ExecStart can be swapped):
+  -f, --use-file FILE       configuration file (default: --config / VIGIL_CONFIG)
+  -i, --config-id ID        select '@ID' conditional lines (default: short host name)
+  -P, --vrrp                run the VRRP child only
+  -C, --check               run the checker child only (health checks and IPVS)
+  -D, --log-detail          log at debug level (unless --log-level says otherwise)
+  -l, --log-console         accepted: vigil always logs to stderr (the journal under systemd)
+  -n, --dont-fork           accepted: vigil never forks into the background
+  -S, --log-facility F      accepted and ignored: vigil does not log to syslog
+  -G, --no-syslog           accepted: vigil does not log to syslog
+  -B, --no_bfd, --all       accepted: no BFD child; every child vigil has always runs
+  -p, --pid FILE            write the supervisor's pid to FILE
+  -r, --vrrp_pid FILE       write the VRRP child's pid to FILE (updated on restarts)
+  -c, --checkers_pid FILE   write the checker child's pid to FILE
+  -R, --dont-respawn        a child that dies stops the daemon (exit 1) instead of restarting
+  -u, --umask MASK          umask for files vigil creates (e.g. 0177)
+      --signum=SIGFUNC      print the signal number for STOP, RELOAD, DATA or STATS and exit
+  -t, --config-test         check the configuration and exit (as 'vigil check-config')
+  Not supported (an error says what to use instead): -X -V -I -d -a -x -A -s -m -M -e -T.
+
+vigil's options:
+      --data-file PATH      SIGUSR1 dump (VIGIL_DATA_FILE; default ${KEEPALIVED_DATA_FILE})
+      --stats-file PATH     SIGUSR2 dump (VIGIL_STATS_FILE; default ${KEEPALIVED_STATS_FILE})
+      --log-level LEVEL     trace|debug|info|warn|error (VIGIL_LOG_LEVEL)
+      --log-format FMT      auto|json|pretty (VIGIL_LOG_FORMAT)
+      --socket PATH         control socket for 'vigil status' and 'vigil reload' (VIGIL_SOCKET)
       --metrics-listen HOST:PORT  serve Prometheus metrics at /metrics (VIGIL_METRICS_LISTEN)
 `;
 
-/** `vigil run`: compiles the configuration and runs the VRRP engine until SIGTERM/SIGINT. */
+/** `vigil run`: compiles the configuration and runs the supervisor and its children until SIGTERM/SIGINT. */
 export async function runCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      'use-file': { type: 'string', short: 'f' },
-      'config-id': { type: 'string', short: 'i' },
-      vrrp: { type: 'boolean', short: 'P' },
-      ...Object.fromEntries(settingsFlags.filter((f) => f !== 'config-id').map((f) => [f, { type: 'string' as const }])),
-    },
-  });
-  const flags = values as Record<string, string | boolean | undefined>;
-  const settings = loadSettings(settingsFlags.flatMap((f) => (typeof flags[f] === 'string' ? [`--${f}`, flags[f] as string] : [])));
-  const file = values['use-file'] ?? settings.config;
-  const configId = values['config-id'] ?? (settings.configId || undefined);
-  const result = compile(file, { ...(configId !== undefined ? { configId } : {}), interfaceExists: (n) => existsSync(`/sys/class/net/${n}`) });
+  if (args.includes('-h') || args.includes('--help')) {
+    io.out(runHelp);
+    return 0;
+  }
+  if (args.includes('-v') || args.includes('--version')) {
+    io.out(`vigil ${version()}\n`);
+    return 0;
+  }
+  const flags = parseRunFlags(args);
+  if (flags.signum !== undefined) {
+    io.out(`${SIGNUMS[flags.signum]}\n`);
+    return 0;
+  }
+  let kinds = flags.kinds ?? availableKinds();
+  const missing = kinds.filter((k) => !availableKinds().includes(k));
+  if (missing.length > 0) throw new UsageError(`the ${missing.join(', ')} child is not part of this build yet (available: ${availableKinds().join(', ')})`);
+  const settings = loadSettings(flags.settingsArgs);
+  if (flags.umask !== undefined) process.umask(flags.umask);
+  const file = flags.file ?? settings.config;
+  const configId = flags.configId ?? (settings.configId || undefined);
+  const result = compileConfig(file, configId);
   for (const d of result.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
   if (!result.config) {
     io.err(`${file}: ${result.errors} error(s); not starting\n`);
     return EXIT_CONFIG;
   }
   const log = createLogger(settings);
-  let engine: VrrpEngine;
-  try {
-    engine = await VrrpEngine.create(result.config, { log });
-  } catch (e) {
-    log.fatal({ op: 'vrrp.start', err: e }, (e as Error).message);
-    io.err(`vigil: ${(e as Error).message}\n`);
-    poller().stop();
-    return 1;
+  if (flags.kinds === undefined) {
+    // As keepalived: a child starts only when the configuration gives it work (no checker child
+    // without a virtual_server); with neither, the VRRP child runs so the daemon has a body.
+    const needed = kinds.filter((k) => (k === 'checker' ? result.config!.virtualServers.length > 0 : k === 'vrrp' ? result.config!.vrrpInstances.length > 0 : true));
+    kinds = needed.length > 0 ? needed : kinds.filter((k) => k === 'vrrp');
+    for (const k of availableKinds().filter((k) => !kinds.includes(k))) log.info({ op: 'start', child: k }, `not starting the ${k} child: the configuration gives it nothing to do`);
   }
-  const startedAt = new Date().toISOString();
-  const wall = (mono: number) => new Date(Date.now() - (performance.now() - mono)).toISOString();
-  const control = new ControlServer(
-    settings.socket,
-    {
-      status: () => ({
-        version: version(),
-        pid: process.pid,
-        config: file,
-        startedAt,
-        vrrp: engine.snapshot().map((v) => ({
-          ...v,
-          since: wall(v.since),
-          inStateMs: Math.round(performance.now() - v.since),
-          ...(v.lastTransition ? { lastTransition: { from: v.lastTransition.from, to: v.lastTransition.to, reason: v.lastTransition.reason, at: wall(v.lastTransition.at) } } : {}),
-        })),
-      }),
-    },
-    log,
-  );
-  try {
-    await control.listen();
-  } catch (e) {
-    log.fatal({ op: 'control', err: e }, (e as Error).message);
-    io.err(`vigil: ${(e as Error).message}\n`);
-    await engine.stop();
-    poller().stop();
-    return 1;
-  }
-  let closeMetrics: () => Promise<void> = async () => {};
-  if (settings.metricsListen) {
-    try {
-      closeMetrics = await serveMetrics(settings.metricsListen, vrrpRegistry(() => engine.snapshot()), log);
-    } catch (e) {
-      log.fatal({ op: 'metrics', err: e }, `cannot listen on ${settings.metricsListen}: ${(e as Error).message}`);
-      io.err(`vigil: metrics: cannot listen on ${settings.metricsListen}: ${(e as Error).message}\n`);
-      await Promise.all([engine.stop(), control.close()]);
-      poller().stop();
-      return 1;
-    }
-  }
-  log.info({ op: 'start', config: file, instances: result.config.vrrpInstances.length, socket: settings.socket }, `vigil started with ${file}`);
-  await engine.start();
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (sig: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ op: 'stop', signal: sig }, `received ${sig}: stopping`);
-      Promise.all([engine.stop(), control.close(), closeMetrics()])
-        .then(() => {
-          poller().stop();
-          log.info({ op: 'stop' }, 'stopped');
-          resolve(0);
-        })
-        .catch((e: unknown) => {
-          log.error({ op: 'stop', err: e }, 'error while stopping');
-          poller().stop();
-          resolve(1);
-        });
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => log.warn({ op: 'reload' }, 'reload (SIGHUP) is not implemented yet; restart to apply a new configuration'));
-  });
+  return runDaemon({ file, configId, config: result.config, settings, flags, kinds, log, report: (line) => io.err(`${line}\n`) });
 }

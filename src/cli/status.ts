@@ -42,6 +42,17 @@ export interface VrrpStatus {
   drops: Record<string, number>;
 }
 
+/** One child process of the daemon (supervisor.ts ChildStatus). */
+export interface ChildProcessStatus {
+  kind: string;
+  state: string;
+  pid?: number;
+  restarts: number;
+  lastExit?: { reason: string; at: string };
+  nextStartInMs?: number;
+  error?: string;
+}
+
 /** The `status` answer. */
 export interface StatusResult {
   version: string;
@@ -49,6 +60,9 @@ export interface StatusResult {
   config: string;
   startedAt: string;
   vrrp: VrrpStatus[];
+  /** The child processes (absent from a daemon older than the supervisor). */
+  children?: ChildProcessStatus[];
+  reloads?: { ok: number; failed: number; last?: { at: string; ok: boolean; summary: string } };
 }
 
 /** `vigil status`: resolves to the exit code (0 healthy, 1 degraded, 3 unreachable). */
@@ -84,7 +98,8 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     const st = res.result as StatusResult;
     if (values.instance) st.vrrp = st.vrrp.filter((v) => values.instance!.includes(v.name));
     io.out(values.json ? `${JSON.stringify(st, null, 2)}\n` : renderStatus(st, io.color));
-    return st.vrrp.some((v) => v.state !== 'MASTER' && v.state !== 'BACKUP') ? STATUS_DEGRADED : STATUS_OK;
+    const childDown = (st.children ?? []).some((c) => c.state !== 'running');
+    return childDown || st.vrrp.some((v) => v.state !== 'MASTER' && v.state !== 'BACKUP') ? STATUS_DEGRADED : STATUS_OK;
   };
   if (watchS === undefined) return once();
   for (;;) {
@@ -133,6 +148,25 @@ export function renderStatus(st: StatusResult, color: boolean): string {
     if (drops.length) extra.push(`dropped: ${drops.map(([k, n]) => `${k}=${n}`).join(' ')}`);
     out.push(`  ${v.name}: ${extra.join('; ')}`);
   }
-  if (st.vrrp.length === 0) out.push('  (no vrrp_instance configured)');
+  const vrrpChild = st.children?.find((c) => c.kind === 'vrrp');
+  if (st.vrrp.length === 0) out.push(vrrpChild && vrrpChild.state !== 'running' ? `  (VRRP child ${vrrpChild.state}: no instance data)` : '  (no vrrp_instance configured)');
+  if (st.children) {
+    out.push('', 'PROCESSES');
+    for (const c of st.children) {
+      const state = c.state === 'running' ? c.state : paint('31;1', c.state);
+      const extra = [
+        c.pid !== undefined ? `pid ${c.pid}` : undefined,
+        `restarts ${c.restarts}`,
+        c.lastExit ? `last exit ${c.lastExit.at}: ${c.lastExit.reason}` : undefined,
+        c.nextStartInMs !== undefined ? `next start in ${duration(c.nextStartInMs)}` : undefined,
+        c.error,
+      ].filter(Boolean);
+      out.push(`  ${c.kind.padEnd(8)} ${state}  ${extra.join(', ')}`);
+    }
+  }
+  if (st.reloads) {
+    const last = st.reloads.last ? `; last ${st.reloads.last.at} ${st.reloads.last.ok ? 'ok' : 'FAILED'}: ${st.reloads.last.summary}` : '';
+    out.push(`  reloads: ${st.reloads.ok} ok, ${st.reloads.failed} failed${last}`);
+  }
   return `${out.join('\n')}\n`;
 }

@@ -2,10 +2,20 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { MAX_REQUEST_BYTES, REQUEST_TIMEOUT_MS, type Request, type Response, parseRequest } from './protocol.js';
+import { type ControlErrorCode, MAX_REQUEST_BYTES, REQUEST_TIMEOUT_MS, type Request, type Response, parseRequest } from './protocol.js';
 
-/** Answers one method; may throw (answered as an `internal` error). */
+/** Answers one method, at once or later; may throw or reject (answered as an `internal` error). */
 export type Handler = (params: Record<string, unknown>) => unknown;
+
+/** A handler's failure with its own stable code and message (answered as that error, not `internal`). */
+export class HandlerError extends Error {
+  constructor(
+    readonly errorCode: ControlErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Thrown when the control socket cannot be opened (another vigil is listening, bad path). */
 export class ControlError extends Error {
@@ -79,7 +89,9 @@ export class ControlServer {
   private serve(c: net.Socket): void {
     this.clients.add(c);
     let buf = '';
-    const send = (r: Response) => c.write(`${JSON.stringify(r)}\n`);
+    const send = (r: Response) => {
+      if (c.writable) c.write(`${JSON.stringify(r)}\n`);
+    };
     const fail = (code: 'request-too-large' | 'timeout', message: string) => {
       send({ id: null, error: { code, message } });
       c.end();
@@ -97,21 +109,22 @@ export class ControlServer {
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        if (line) send(this.handle(line));
+        if (line) void this.handle(line).then(send);
       }
     });
   }
 
-  private handle(line: string): Response {
+  private async handle(line: string): Promise<Response> {
     const req = parseRequest(line);
     if ('error' in req) return req;
     const r = req as Request;
     const id = r.id ?? null;
-    const h = this.handlers[r.method];
+    const h = Object.hasOwn(this.handlers, r.method) ? this.handlers[r.method] : undefined;
     if (!h) return { id, error: { code: 'unknown-method', message: `unknown method '${r.method}'; known: ${Object.keys(this.handlers).join(', ')}` } };
     try {
-      return { id, result: h(r.params ?? {}) };
+      return { id, result: await h(r.params ?? {}) };
     } catch (e) {
+      if (e instanceof HandlerError) return { id, error: { code: e.errorCode, message: e.message } };
       this.log.error({ op: 'control', method: r.method, err: e }, 'control request failed');
       return { id, error: { code: 'internal', message: (e as Error).message } };
     }

@@ -5,12 +5,15 @@ import type { InstanceStatus } from '../vrrp/engine.js';
 
 const STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'] as const;
 
+/** What the VRRP metrics read of each instance (the engine's snapshot, or the VRRP child's report). */
+export type VrrpMetricsInstance = Pick<InstanceStatus, 'name' | 'state' | 'priority' | 'basePriority' | 'transitions' | 'advertsSent' | 'advertsReceived' | 'drops'>;
+
 /**
  * Prometheus metrics (opt-in with --metrics-listen): VRRP state, priorities, transitions, adverts
  * sent/received/dropped by reason, read from the engine's snapshot at scrape time, plus the
  * process's own metrics.
  */
-export function vrrpRegistry(snapshot: () => InstanceStatus[]): Registry {
+export function vrrpRegistry(snapshot: () => readonly VrrpMetricsInstance[]): Registry {
   const reg = new Registry();
   collectDefaultMetrics({ register: reg, prefix: 'vigil_' });
   new Gauge({
@@ -36,7 +39,7 @@ export function vrrpRegistry(snapshot: () => InstanceStatus[]): Registry {
       }
     },
   });
-  const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter, i: InstanceStatus) => void) =>
+  const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter, i: VrrpMetricsInstance) => void) =>
     new Counter({
       name,
       help,
@@ -58,8 +61,56 @@ export function vrrpRegistry(snapshot: () => InstanceStatus[]): Registry {
   return reg;
 }
 
-/** Serves `GET /metrics` on host:port; resolves with a close function. */
-export async function serveMetrics(listen: string, reg: Registry, log: Logger): Promise<() => Promise<void>> {
+/** What the supervisor's metrics read at scrape time. */
+export interface DaemonMetricsSource {
+  children(): readonly { readonly kind: string; readonly state: string; readonly restarts: number; readonly ipcRejected: number }[];
+  reloads(): { readonly ok: number; readonly failed: number };
+}
+
+/**
+ * The supervisor's metrics, added to `reg`: child processes up, restarts after crashes,
+ * malformed IPC messages, reloads by result.
+ */
+export function daemonMetrics(reg: Registry, src: DaemonMetricsSource): void {
+  new Gauge({
+    name: 'vigil_child_up',
+    help: 'Child process running and answering (1) or not (0), by kind (vrrp, checker)',
+    labelNames: ['child', 'state'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const c of src.children()) this.set({ child: c.kind, state: c.state }, c.state === 'running' ? 1 : 0);
+    },
+  });
+  const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter) => void) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [reg],
+      collect() {
+        this.reset();
+        fill(this);
+      },
+    });
+  counter('vigil_child_restarts_total', 'Child processes restarted after they died', ['child'], (c) => {
+    for (const ch of src.children()) c.inc({ child: ch.kind }, ch.restarts);
+  });
+  counter('vigil_ipc_rejected_total', 'Malformed IPC messages from a child, rejected', ['child'], (c) => {
+    for (const ch of src.children()) c.inc({ child: ch.kind }, ch.ipcRejected);
+  });
+  counter('vigil_reloads_total', 'Configuration reloads (SIGHUP, vigil reload), by result', ['result'], (c) => {
+    const r = src.reloads();
+    c.inc({ result: 'ok' }, r.ok);
+    c.inc({ result: 'failed' }, r.failed);
+  });
+}
+
+/**
+ * Serves `GET /metrics` on host:port; resolves with a close function. `refresh` runs before each
+ * scrape (the supervisor fetches its children's snapshots there, once per scrape).
+ */
+export async function serveMetrics(listen: string, reg: Registry, log: Logger, refresh: () => Promise<void> = async () => {}): Promise<() => Promise<void>> {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen)!;
   const host = m[1] ?? m[2]!;
   const port = Number(m[3]);
@@ -68,13 +119,15 @@ export async function serveMetrics(listen: string, reg: Registry, log: Logger): 
       res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics\n');
       return;
     }
-    reg.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': reg.contentType }).end(body),
-      (err: unknown) => {
-        log.error({ op: 'metrics', err }, 'collecting metrics failed');
-        res.writeHead(500).end();
-      },
-    );
+    refresh()
+      .then(() => reg.metrics())
+      .then(
+        (body) => res.writeHead(200, { 'content-type': reg.contentType }).end(body),
+        (err: unknown) => {
+          log.error({ op: 'metrics', err }, 'collecting metrics failed');
+          res.writeHead(500).end();
+        },
+      );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

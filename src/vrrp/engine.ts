@@ -20,6 +20,7 @@ import { ScriptTracker } from './track-script.js';
 import { FileTracker } from './track-file.js';
 import { type TrackReadings, effectivePriority, trackState } from './tracking.js';
 import { NotifyFifo } from './notify-fifo.js';
+import { type InstanceUpdate, planVrrpReload, stableJson, vipKernelKey, vipText } from './reload-diff.js';
 
 /** A problem that stops the engine from starting (unknown interface, no source address...). */
 export class EngineError extends Error {
@@ -42,10 +43,49 @@ export interface InstanceStatus {
   readonly advertsReceived: number;
   /** Transitions into each state since start. */
   readonly transitions: Readonly<Record<string, number>>;
+  /** Transitions out of MASTER (keepalived's "Released master"). */
+  readonly releasedMaster: number;
+  /** Priority-0 adverts sent (graceful stop, fault) and received (the master leaving). */
+  readonly priorityZeroSent: number;
+  readonly priorityZeroReceived: number;
+}
+
+/** An instance as it runs, for the keepalived-style data dump. */
+export interface InstanceDescription {
+  readonly status: InstanceStatus;
+  readonly config: VrrpInstance;
+  readonly version: 2 | 3;
+  /** Source address of the adverts. */
+  readonly source: string;
+  /** Multicast group, or undefined for unicast. */
+  readonly group?: string;
+  readonly peers: readonly string[];
+}
+
+/** What a reload did to the VRRP engine (`vigil reload` prints it). */
+export interface VrrpReloadReport {
+  readonly kept: readonly string[];
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  /** Changed in place, without a transition. */
+  readonly updated: readonly { readonly name: string; readonly details: readonly string[] }[];
+  /** Identity changed (interface, VRID, family, unicast source): stopped and started again. */
+  readonly restarted: readonly { readonly name: string; readonly why: string }[];
+  /** vrrp_script trackers started, stopped or restarted because their definition changed. */
+  readonly scripts: { readonly started: readonly string[]; readonly stopped: readonly string[] };
 }
 
 interface Inst {
   readonly cfg: VrrpInstance;
+  readonly sockKey: string;
+  readonly version: 2 | 3;
+  readonly source: string;
+  readonly group: string | undefined;
+  readonly peers: readonly string[];
+  readonly announcer: BurstAnnouncer;
+  releasedMaster: number;
+  p0Sent: number;
+  p0Received: number;
   /** FAULT held because a sync-group member is in FAULT: group → reason. */
   readonly syncFaults: Map<string, string>;
   readonly view: InstanceView;
@@ -84,13 +124,15 @@ export class VrrpEngine {
   /** Instance name → its sync group, if any. */
   private readonly groupOf = new Map<string, VrrpSyncGroup>();
   private syncing = false;
-  private readonly scripts: ReadonlyMap<string, VrrpScript>;
-  private readonly trackFiles: ReadonlyMap<string, TrackFile>;
+  private scripts: ReadonlyMap<string, VrrpScript>;
+  private trackFiles: ReadonlyMap<string, TrackFile>;
   private rtnl!: Rtnl;
   private stopped = false;
+  /** Reloads run one at a time. */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly config: Config,
+    private config: Config,
     private readonly deps: EngineDeps,
   ) {
     this.clock = deps.clock ?? realClock;
@@ -115,38 +157,44 @@ export class VrrpEngine {
   private async init(): Promise<void> {
     this.links = new Map((await this.rtnl.links()).map((l) => [l.name, l]));
     const addrs = await this.rtnl.addresses();
-    for (const vi of this.config.vrrpInstances) this.setup(vi, addrs);
+    for (const vi of this.config.vrrpInstances) this.register(this.build(vi, this.config, addrs));
     for (const g of this.config.vrrpSyncGroups) for (const m of g.group) this.groupOf.set(m, g);
-    const fifoSpec = this.config.globalDefs.vrrpNotifyFifo ?? this.config.globalDefs.notifyFifo;
-    if (fifoSpec)
-      this.fifo = new NotifyFifo(fifoSpec.path, (err) => {
-        if (this.limiter.allow('fifo') >= 0) this.deps.log.warn({ op: 'vrrp.fifo', err }, `notify FIFO ${fifoSpec.path}: ${(err as Error).message}`);
-      });
-    // A track_file is read only when something tracks it (keepalived does the same).
-    const trackedFiles = new Set([...this.config.vrrpInstances.flatMap((vi) => vi.trackFile.map((t) => t.name)), ...this.config.vrrpSyncGroups.flatMap((g) => g.trackFile.map((t) => t.name))]);
-    for (const tf of this.config.trackFiles) {
-      if (!trackedFiles.has(tf.name)) continue;
-      const ft = new FileTracker(tf.name, tf.file, (value) => {
+    this.fifo = this.openFifo(this.config);
+    for (const tf of trackedFiles(this.config)) this.files.set(tf.name, this.fileTracker(tf));
+    for (const sc of trackedScripts(this.config)) this.trackers.set(sc.name, this.scriptTracker(sc, this.config));
+  }
+
+  private openFifo(config: Config): NotifyFifo | undefined {
+    const fifoSpec = config.globalDefs.vrrpNotifyFifo ?? config.globalDefs.notifyFifo;
+    if (!fifoSpec) return undefined;
+    return new NotifyFifo(fifoSpec.path, (err) => {
+      if (this.limiter.allow('fifo') >= 0) this.deps.log.warn({ op: 'vrrp.fifo', err }, `notify FIFO ${fifoSpec.path}: ${(err as Error).message}`);
+    });
+  }
+
+  private fileTracker(tf: TrackFile): FileTracker {
+    return new FileTracker(
+      tf.name,
+      tf.file,
+      (value) => {
         this.deps.log.info({ op: 'vrrp.track_file', file: tf.file, name: tf.name, value }, `track_file ${tf.name} now holds ${value}`);
         this.tracked('file', tf.name);
-      }, tf.initFile);
-      this.files.set(tf.name, ft);
-    }
-    // keepalived runs a vrrp_script only when some instance tracks it.
-    const tracked = new Set([...this.config.vrrpInstances.flatMap((vi) => vi.trackScript.map((t) => t.name)), ...this.config.vrrpSyncGroups.flatMap((g) => g.trackScript.map((t) => t.name))]);
-    for (const sc of this.config.vrrpScripts) {
-      if (!tracked.has(sc.name)) continue;
-      const argv = splitCommand(sc.script.command);
-      const timing = { intervalMs: sc.intervalMs, timeoutMs: sc.timeoutMs ?? sc.intervalMs, rise: sc.rise, fall: sc.fall, initFail: sc.initFail };
-      const runAs = sc.user ? resolveRunAs(sc.user.user, sc.user.group) : defaultRunAs(this.config.globalDefs.scriptUser);
-      if (!runAs) throw new EngineError(`vrrp_script ${sc.name}: user ${sc.user?.user ?? ''} ${sc.user?.group ?? ''} does not exist here`);
-      const ids = runAs.uid === process.getuid?.() && runAs.gid === process.getgid?.() ? {} : runAs;
-      const tr = new ScriptTracker(sc.name, timing, this.clock, (timeoutMs) => runScript(argv, { timeoutMs, ...ids }), (up, reason) => {
-        this.deps.log.info({ op: 'vrrp.script', script: sc.name, up, reason }, reason);
-        this.tracked('script', sc.name);
-      });
-      this.trackers.set(sc.name, tr);
-    }
+      },
+      tf.initFile,
+    );
+  }
+
+  /** A tracker for one vrrp_script; throws EngineError when its user does not exist here. */
+  private scriptTracker(sc: VrrpScript, config: Config): ScriptTracker {
+    const argv = splitCommand(sc.script.command);
+    const timing = { intervalMs: sc.intervalMs, timeoutMs: sc.timeoutMs ?? sc.intervalMs, rise: sc.rise, fall: sc.fall, initFail: sc.initFail };
+    const runAs = sc.user ? resolveRunAs(sc.user.user, sc.user.group) : defaultRunAs(config.globalDefs.scriptUser);
+    if (!runAs) throw new EngineError(`vrrp_script ${sc.name}: user ${sc.user?.user ?? ''} ${sc.user?.group ?? ''} does not exist here`);
+    const ids = runAs.uid === process.getuid?.() && runAs.gid === process.getgid?.() ? {} : runAs;
+    return new ScriptTracker(sc.name, timing, this.clock, (timeoutMs) => runScript(argv, { timeoutMs, ...ids }), (up, reason) => {
+      this.deps.log.info({ op: 'vrrp.script', script: sc.name, up, reason }, reason);
+      this.tracked('script', sc.name);
+    });
   }
 
   /** Recomputes every tracked source after `name` changed, for the instances that track it. */
@@ -175,14 +223,20 @@ export class VrrpEngine {
     fileValue: (n) => this.files.get(n)?.value,
   };
 
-  private setup(vi: VrrpInstance, addrs: AddrInfo[]): void {
+  /**
+   * Builds an instance for `config` without registering it: its socket (shared per interface and
+   * family, created when missing), advert sender, announcer, notify queue and runner. Throws
+   * EngineError on what cannot work here. `carry`: the running instance this one replaces on a
+   * reload; its notify queue (transition order), counters and sync-group faults carry over.
+   */
+  private build(vi: VrrpInstance, config: Config, addrs: AddrInfo[], carry?: Inst): Inst {
     const log = this.deps.log;
     const ifname = vi.interface;
     if (!ifname || vi.vrid === undefined) throw new EngineError(`vrrp_instance ${vi.name}: needs an interface and a virtual_router_id`);
     const link = this.links.get(ifname);
     if (!link) throw new EngineError(`vrrp_instance ${vi.name}: interface ${ifname} does not exist`);
     const family = vi.virtualIpaddress[0]?.family ?? (vi.unicastSrcIp?.includes(':') ? 6 : 4);
-    const version = vi.version ?? this.config.globalDefs.vrrpVersion;
+    const version = vi.version ?? config.globalDefs.vrrpVersion;
     const vipSet = new Set(vi.virtualIpaddress.filter((v) => v.family === family).map((v) => v.address));
     const allVips = [...vi.virtualIpaddress, ...vi.virtualIpaddressExcluded];
     const ours = new Set(allVips.map((v) => v.address));
@@ -192,7 +246,7 @@ export class VrrpEngine {
     if (!source) throw new EngineError(`vrrp_instance ${vi.name}: ${ifname} has no ${family === 4 ? 'IPv4' : 'IPv6 link-local'} address to send adverts from (set unicast_src_ip)`);
     const peers = vi.unicastPeer.map((p) => p.address);
     const auth = vi.authentication;
-    const g = this.config.globalDefs;
+    const g = config.globalDefs;
     const group = vi.mcastDstIp ?? (family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6);
     const view: InstanceView = {
       name: vi.name,
@@ -233,6 +287,7 @@ export class VrrpEngine {
         try {
           socket.send(pkt, dst, vi.unicastTtl ?? 255);
           inst.sent++;
+          if (priority === 0) inst.p0Sent++;
         } catch (err) {
           if (this.limiter.allow(`${vi.name}/send`) >= 0) log.error({ op: 'vrrp.send', instance: vi.name, err }, 'sending advert failed');
         }
@@ -253,7 +308,7 @@ export class VrrpEngine {
         if (this.limiter.allow(`${vi.name}/garp`) >= 0) log.error({ op: 'vrrp.announce', instance: vi.name, err }, 'sending gratuitous ARP/NA failed');
       },
     );
-    const notify = new ScriptQueue((argv, r) => {
+    const notify = carry?.notify ?? new ScriptQueue((argv, r) => {
       if (r.code !== 0) log.warn({ op: 'vrrp.notify', instance: vi.name, script: argv.join(' '), code: r.code, signal: r.signal, timedOut: r.timedOut, err: r.error }, 'notify script failed');
     });
     const runner = new InstanceRunner(
@@ -291,21 +346,64 @@ export class VrrpEngine {
         },
       },
     );
-    inst = { cfg: vi, syncFaults: new Map(), view, runner, socket, drops: Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>, sent: 0, received: 0, transitions: {}, notify };
-    sock.byVrid.set(vi.vrid, inst);
-    this.insts.set(vi.name, inst);
+    inst = {
+      cfg: vi,
+      sockKey: key,
+      version,
+      source,
+      group: peers.length === 0 ? group : undefined,
+      peers,
+      announcer,
+      syncFaults: carry?.syncFaults ?? new Map(),
+      view,
+      runner,
+      socket,
+      drops: carry?.drops ?? (Object.fromEntries(DROP_CODES.map((c) => [c, 0])) as Record<DropCode, number>),
+      sent: 0,
+      received: 0,
+      transitions: carry?.transitions ?? {},
+      releasedMaster: 0,
+      p0Sent: 0,
+      p0Received: 0,
+      notify,
+    };
+    return inst;
+  }
+
+  /** Makes a built instance the one that receives its VRID's adverts and shows in status. */
+  private register(inst: Inst): void {
+    this.sockets.get(inst.sockKey)!.byVrid.set(inst.cfg.vrid!, inst);
+    this.insts.set(inst.cfg.name, inst);
+  }
+
+  /** Forgets an instance; `close`: closes its socket when no other instance uses it. */
+  private unregister(inst: Inst, close = true): void {
+    if (this.insts.get(inst.cfg.name) === inst) this.insts.delete(inst.cfg.name);
+    const sock = this.sockets.get(inst.sockKey);
+    if (sock && sock.byVrid.get(inst.cfg.vrid!) === inst) sock.byVrid.delete(inst.cfg.vrid!);
+    if (close) this.closeUnusedSockets();
+  }
+
+  private closeUnusedSockets(): void {
+    for (const [key, sock] of this.sockets) {
+      if (sock.byVrid.size > 0) continue;
+      sock.socket.close();
+      this.sockets.delete(key);
+    }
   }
 
   /** Starts every instance; an instance whose interface is down starts in FAULT. */
   async start(): Promise<void> {
-    for (const inst of this.insts.values()) {
-      // VIPs left by an earlier run stay only if this node wins the election again.
-      if (inst.cfg.priority !== 255) await this.vipChange(inst.cfg, [...inst.cfg.virtualIpaddress, ...inst.cfg.virtualIpaddressExcluded], 'remove', true);
-      inst.runner.start();
-      this.reevaluate(inst);
-    }
+    for (const inst of this.insts.values()) await this.startInstance(inst);
     for (const tr of this.trackers.values()) tr.start();
     for (const f of this.files.values()) f.start();
+  }
+
+  private async startInstance(inst: Inst): Promise<void> {
+    // VIPs left by an earlier run stay only if this node wins the election again.
+    if (inst.cfg.priority !== 255) await this.vipChange(inst.cfg, [...inst.cfg.virtualIpaddress, ...inst.cfg.virtualIpaddressExcluded], 'remove', true);
+    inst.runner.start();
+    this.reevaluate(inst);
   }
 
   /** Graceful stop: priority-0 adverts from masters, VIPs removed, sockets closed. */
@@ -321,6 +419,181 @@ export class VrrpEngine {
     }
     await Promise.all([...this.insts.values()].map((i) => i.notify.idle()));
     this.closeAll();
+  }
+
+  /**
+   * Applies a new configuration, changing only the difference (reload-diff.ts): unchanged
+   * instances are not touched; changed ones keep their running state (no transition) and take
+   * the new settings, priority and VIP list — a MASTER adds and removes just the addresses that
+   * changed; new instances start; removed ones stop (priority-0 advert and VIPs released when
+   * MASTER). Everything that can fail is built before anything running is touched: when the
+   * promise rejects, nothing changed. Reloads run one at a time.
+   */
+  reload(next: Config): Promise<VrrpReloadReport> {
+    const run = this.reloading.then(() => this.applyReload(next));
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  private async applyReload(next: Config): Promise<VrrpReloadReport> {
+    if (this.stopped) throw new EngineError('the VRRP engine is stopping');
+    const before = this.config;
+    const plan = planVrrpReload(before, next);
+    const wanted = new Map(next.vrrpInstances.map((v) => [v.name, v]));
+    const inPlace = plan.update.filter((u) => !u.restart);
+    const restarted = plan.update.filter((u) => u.restart !== undefined);
+    const fresh = [...plan.add, ...restarted.map((u) => u.name)];
+    const scriptKey = (c: Config, sc: VrrpScript) => stableJson([sc, sc.user ? null : (c.globalDefs.scriptUser ?? null)]);
+    // 1. Build what is new, touching nothing that runs.
+    const built = new Map<string, Inst>();
+    const newTrackers = new Map<string, ScriptTracker>();
+    const newFiles = new Map<string, FileTracker>();
+    try {
+      const addrs = await this.rtnl.addresses();
+      for (const name of fresh) built.set(name, this.build(wanted.get(name)!, next, addrs));
+      for (const u of inPlace) built.set(u.name, this.build(wanted.get(u.name)!, next, addrs, this.insts.get(u.name)));
+      for (const sc of trackedScripts(next)) {
+        const was = this.scripts.get(sc.name);
+        if (this.trackers.has(sc.name) && was && scriptKey(before, was) === scriptKey(next, sc)) continue;
+        newTrackers.set(sc.name, this.scriptTracker(sc, next));
+      }
+      for (const tf of trackedFiles(next)) {
+        const was = this.trackFiles.get(tf.name);
+        if (this.files.has(tf.name) && was && stableJson(was) === stableJson(tf)) continue;
+        newFiles.set(tf.name, this.fileTracker(tf));
+      }
+    } catch (err) {
+      this.closeUnusedSockets(); // sockets opened for instances that will not run
+      for (const f of newFiles.values()) f.stop();
+      throw err;
+    }
+    // 2. Commit. The maps the trackers and sync groups read come first.
+    this.config = next;
+    this.scripts = new Map(next.vrrpScripts.map((x) => [x.name, x]));
+    this.trackFiles = new Map(next.trackFiles.map((x) => [x.name, x]));
+    this.groupOf.clear();
+    for (const g of next.vrrpSyncGroups) for (const m of g.group) this.groupOf.set(m, g);
+    const scriptsNow = new Set(trackedScripts(next).map((x) => x.name));
+    const stoppedScripts: string[] = [];
+    for (const [name, tr] of this.trackers)
+      if (!scriptsNow.has(name) || newTrackers.has(name)) {
+        tr.stop();
+        this.trackers.delete(name);
+        if (!newTrackers.has(name)) stoppedScripts.push(name);
+      }
+    for (const [name, tr] of newTrackers) this.trackers.set(name, tr);
+    const filesNow = new Set(trackedFiles(next).map((x) => x.name));
+    for (const [name, f] of this.files)
+      if (!filesNow.has(name) || newFiles.has(name)) {
+        f.stop();
+        this.files.delete(name);
+      }
+    for (const [name, f] of newFiles) this.files.set(name, f);
+    const fifoOf = (c: Config) => stableJson(c.globalDefs.vrrpNotifyFifo ?? c.globalDefs.notifyFifo ?? null);
+    if (fifoOf(before) !== fifoOf(next)) {
+      this.fifo?.close();
+      this.fifo = this.openFifo(next);
+    }
+    // Removed instances, and the old side of restarted ones: a graceful stop of each.
+    const oldCfg = new Map(before.vrrpInstances.map((v) => [v.name, v]));
+    for (const name of [...plan.remove, ...restarted.map((u) => u.name)]) {
+      const inst = this.insts.get(name);
+      if (!inst) continue;
+      this.deps.log.info({ op: 'vrrp.reload.stop', instance: name }, `(${name}) ${plan.remove.includes(name) ? 'removed from the configuration' : restarted.find((u) => u.name === name)!.restart!}: stopping`);
+      await inst.runner.stop();
+      this.unregister(inst, false);
+    }
+    // Changed instances: the new build takes over the running state.
+    for (const u of inPlace) {
+      const old = this.insts.get(u.name)!;
+      const neu = built.get(u.name)!;
+      neu.runner.adopt(old.runner);
+      neu.sent = old.sent;
+      neu.received = old.received;
+      neu.releasedMaster = old.releasedMaster;
+      neu.p0Sent = old.p0Sent;
+      neu.p0Received = old.p0Received;
+      this.unregister(old, false);
+      this.register(neu);
+      this.deps.log.info({ op: 'vrrp.reload.update', instance: u.name, changed: u.changed, state: neu.runner.state.phase }, `(${u.name}) updated in place (${neu.runner.state.phase}): ${u.details.join('; ')}`);
+      this.applyDelta(neu, oldCfg.get(u.name)!, u);
+    }
+    for (const name of fresh) this.register(built.get(name)!);
+    this.closeUnusedSockets();
+    for (const name of fresh) {
+      this.deps.log.info({ op: 'vrrp.reload.start', instance: name }, `(${name}) ${plan.add.includes(name) ? 'added to the configuration' : 'restarted'}: starting`);
+      await this.startInstance(built.get(name)!);
+    }
+    if (stableJson(before.vrrpSyncGroups) !== stableJson(next.vrrpSyncGroups)) this.recomputeSyncFaults();
+    for (const u of inPlace) this.reevaluate(built.get(u.name)!);
+    for (const tr of newTrackers.values()) tr.start();
+    for (const f of newFiles.values()) f.start();
+    return {
+      kept: plan.keep,
+      added: plan.add,
+      removed: plan.remove,
+      updated: inPlace.map((u) => ({ name: u.name, details: u.details })),
+      restarted: restarted.map((u) => ({ name: u.name, why: u.restart! })),
+      scripts: { started: [...newTrackers.keys()], stopped: stoppedScripts },
+    };
+  }
+
+  /**
+   * The kernel side of an in-place update, queued after the instance's pending VIP changes: a
+   * MASTER adds the new VIPs and routes; addresses and routes no longer configured go, whatever
+   * the state (a VIP another MASTER instance still holds stays). An address whose attributes
+   * changed (label, scope...) is removed before it is added again.
+   */
+  private applyDelta(inst: Inst, oldVi: VrrpInstance, u: InstanceUpdate): void {
+    const vi = inst.cfg;
+    const newKeys = new Set(u.vipsAdded.map((v) => vipKernelKey(vi, v)));
+    const replaced = u.vipsRemoved.filter((v) => newKeys.has(vipKernelKey(oldVi, v)));
+    const gone = u.vipsRemoved.filter((v) => !newKeys.has(vipKernelKey(oldVi, v)));
+    const words = (xs: readonly { words: readonly string[] }[]) => new Set(xs.map((x) => x.words.join(' ')));
+    const [r0, r1, q0, q1] = [words(oldVi.virtualRoutes), words(vi.virtualRoutes), words(oldVi.virtualRules), words(vi.virtualRules)];
+    const routesAdded = { routes: vi.virtualRoutes.filter((r) => !r0.has(r.words.join(' '))), rules: vi.virtualRules.filter((r) => !q0.has(r.words.join(' '))) };
+    const routesGone = { routes: oldVi.virtualRoutes.filter((r) => !r1.has(r.words.join(' '))), rules: oldVi.virtualRules.filter((r) => !q1.has(r.words.join(' '))) };
+    if (u.vipsAdded.length + u.vipsRemoved.length + routesAdded.routes.length + routesAdded.rules.length + routesGone.routes.length + routesGone.rules.length === 0) {
+      if (inst.runner.state.phase === 'MASTER' && u.changed.some((c) => c.startsWith('garp_'))) inst.announcer.start('takeover');
+      return;
+    }
+    inst.runner.enqueue(async () => {
+      const master = inst.runner.state.phase === 'MASTER';
+      const heldElsewhere = this.heldByOtherMasters(vi.name);
+      const release = (vips: readonly VirtualIp[]) => vips.filter((v) => !heldElsewhere.has(vipKernelKey(oldVi, v)));
+      if (replaced.length > 0) await this.vipChange(oldVi, release(replaced), 'remove', true);
+      if (master) {
+        await this.vipChange(vi, u.vipsAdded, 'add');
+        await this.routeChange(vi, true, routesAdded);
+      }
+      await this.routeChange(oldVi, false, routesGone);
+      await this.vipChange(oldVi, release(gone), 'remove', true);
+      if (master && inst.runner.state.phase === 'MASTER' && u.vipsAdded.length > 0) {
+        this.deps.log.info({ op: 'vrrp.reload.announce', instance: vi.name, vips: u.vipsAdded.map(vipText) }, `(${vi.name}) announcing the added VIPs`);
+        inst.announcer.start('takeover');
+      }
+    });
+  }
+
+  /** Kernel keys of the VIPs held by MASTER instances other than `name`. */
+  private heldByOtherMasters(name: string): Set<string> {
+    const out = new Set<string>();
+    for (const i of this.insts.values())
+      if (i.cfg.name !== name && i.runner.state.phase === 'MASTER') for (const v of [...i.cfg.virtualIpaddress, ...i.cfg.virtualIpaddressExcluded]) out.add(vipKernelKey(i.cfg, v));
+    return out;
+  }
+
+  /** After a sync-group change: which members are held in FAULT by another member's own fault. */
+  private recomputeSyncFaults(): void {
+    for (const inst of this.insts.values()) inst.syncFaults.clear();
+    for (const g of this.config.vrrpSyncGroups) {
+      const members = g.group.map((n) => this.insts.get(n)).filter((m): m is Inst => m !== undefined);
+      for (const m of members) {
+        if (trackState(m.cfg, g, this.scripts, this.trackFiles, this.readings).faults.size === 0) continue;
+        for (const o of members) if (o !== m) o.syncFaults.set(g.name, `sync group ${g.name}: ${m.cfg.name} is FAULT`);
+      }
+    }
+    for (const inst of this.insts.values()) this.reevaluate(inst);
   }
 
   /** The state of every instance, for `vigil status`. */
@@ -341,8 +614,34 @@ export class VrrpEngine {
         advertsSent: i.sent,
         advertsReceived: i.received,
         transitions: { ...i.transitions },
+        releasedMaster: i.releasedMaster,
+        priorityZeroSent: i.p0Sent,
+        priorityZeroReceived: i.p0Received,
       };
     });
+  }
+
+  /** Every instance with the configuration it runs, for the keepalived-style data dump. */
+  describe(): InstanceDescription[] {
+    const snap = new Map(this.snapshot().map((st) => [st.name, st]));
+    return [...this.insts.values()].map((i) => ({
+      status: snap.get(i.cfg.name)!,
+      config: i.cfg,
+      version: i.version,
+      source: i.source,
+      ...(i.group !== undefined ? { group: i.group } : {}),
+      peers: i.peers,
+    }));
+  }
+
+  /** The up/down state of every running vrrp_script tracker (after rise/fall). */
+  scriptStates(): Record<string, boolean> {
+    return Object.fromEntries([...this.trackers].map(([name, tr]) => [name, tr.up]));
+  }
+
+  /** The configuration running now (the last one reloaded). */
+  get running(): Config {
+    return this.config;
   }
 
   private receive(byVrid: Map<number, Inst>, p: ReceivedPacket): void {
@@ -359,6 +658,7 @@ export class VrrpEngine {
     if (v.ok) {
       const inst = byVrid.get(v.advert.vrid)!;
       inst.received++;
+      if (v.advert.priority === 0) inst.p0Received++;
       inst.runner.advert(p.src, v.advert.priority, v.advert.advertIntMs);
       return;
     }
@@ -372,6 +672,7 @@ export class VrrpEngine {
 
   private transition(inst: Inst, t: Transition): void {
     inst.transitions[t.to] = (inst.transitions[t.to] ?? 0) + 1;
+    if (t.from === 'MASTER') inst.releasedMaster++;
     this.deps.log.info({ op: 'vrrp.transition', instance: t.instance, from: t.from, to: t.to, priority: t.priority, reason: t.reason }, `(${t.instance}) Entering ${t.to} STATE: ${t.reason}`);
     const vi = inst.cfg;
     const specific = t.to === 'MASTER' ? vi.notifyMaster : t.to === 'BACKUP' ? vi.notifyBackup : t.to === 'FAULT' ? vi.notifyFault : vi.notifyStop;
@@ -461,10 +762,12 @@ export class VrrpEngine {
   }
 
   /** virtual_routes and virtual_rules: added on MASTER, removed otherwise (rules before routes on removal). */
-  private async routeChange(vi: VrrpInstance, adding: boolean): Promise<void> {
+  private async routeChange(vi: VrrpInstance, adding: boolean, only?: { routes: VrrpInstance['virtualRoutes']; rules: VrrpInstance['virtualRules'] }): Promise<void> {
+    const routes = only?.routes ?? vi.virtualRoutes;
+    const rules = only?.rules ?? vi.virtualRules;
     const ops: { what: string; words: readonly string[]; known: ReadonlySet<string>; build: (seq: number) => Buffer }[] = [
-      ...vi.virtualRoutes.map((r) => ({ what: 'route', words: r.words, known: routeWords, build: (seq: number) => routeMessage(adding ? RTM_NEWROUTE : RTM_DELROUTE, seq, r, (d) => this.links.get(d)?.index) })),
-      ...vi.virtualRules.map((r) => ({ what: 'rule', words: r.words, known: ruleWords, build: (seq: number) => ruleMessage(adding ? RTM_NEWRULE : RTM_DELRULE, seq, r) })),
+      ...routes.map((r) => ({ what: 'route', words: r.words, known: routeWords, build: (seq: number) => routeMessage(adding ? RTM_NEWROUTE : RTM_DELROUTE, seq, r, (d) => this.links.get(d)?.index) })),
+      ...rules.map((r) => ({ what: 'rule', words: r.words, known: ruleWords, build: (seq: number) => ruleMessage(adding ? RTM_NEWRULE : RTM_DELRULE, seq, r) })),
     ];
     for (const o of adding ? ops : ops.reverse()) {
       const line = o.words.join(' ');
@@ -499,4 +802,16 @@ export class VrrpEngine {
     this.fifo?.close();
     this.rtnl?.close();
   }
+}
+
+/** The vrrp_scripts some instance or sync group tracks (keepalived runs only those). */
+function trackedScripts(c: Config): VrrpScript[] {
+  const names = new Set([...c.vrrpInstances.flatMap((vi) => vi.trackScript.map((t) => t.name)), ...c.vrrpSyncGroups.flatMap((g) => g.trackScript.map((t) => t.name))]);
+  return c.vrrpScripts.filter((s) => names.has(s.name));
+}
+
+/** The track_files some instance or sync group tracks (keepalived reads only those). */
+function trackedFiles(c: Config): TrackFile[] {
+  const names = new Set([...c.vrrpInstances.flatMap((vi) => vi.trackFile.map((t) => t.name)), ...c.vrrpSyncGroups.flatMap((g) => g.trackFile.map((t) => t.name))]);
+  return c.trackFiles.filter((f) => names.has(f.name));
 }

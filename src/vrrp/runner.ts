@@ -1,6 +1,21 @@
 import type { Cancel, Clock } from '../util/clock.js';
 import { type FsmConfig, type FsmEvent, type FsmState, type Phase, initialState, step } from './fsm.js';
 
+/**
+ * The state an instance keeps across a reload, fitted to its new configuration (pure): same
+ * phase, master and deadlines, so no transition and no VIP change follow from the reload itself.
+ * A MASTER sends its next advert no later than the new interval; VRRPv2 (and a MASTER) use the
+ * configured interval, a VRRPv3 BACKUP keeps the one it learned from its master.
+ */
+export function carryOver(cfg: FsmConfig, s: FsmState, now: number): FsmState {
+  if (s.phase === 'MASTER') {
+    const advert = Math.min(s.timers.advert ?? now, now + cfg.advertIntMs);
+    return { ...s, masterAddress: cfg.primaryAddress, masterAdvertIntMs: cfg.advertIntMs, timers: { advert } };
+  }
+  if (cfg.version === 2) return { ...s, masterAdvertIntMs: cfg.advertIntMs };
+  return s;
+}
+
 /** Sends one advert with the given priority. */
 export type SendAdvert = (priority: number) => void;
 
@@ -109,6 +124,30 @@ export class InstanceRunner {
   /** Resolves when queued VIP changes are done (tests, shutdown). */
   settled(): Promise<void> {
     return this.vipOps;
+  }
+
+  /**
+   * Takes over `prev`'s running instance after a reload: its state (see carryOver), last
+   * transition and queued VIP changes. `prev` is detached. No action and no transition.
+   */
+  adopt(prev: InstanceRunner): void {
+    prev.detach();
+    this.s = carryOver(this.cfg, prev.state, this.deps.clock.now());
+    this.last = prev.last;
+    this.vipOps = prev.vipOps;
+    this.arm();
+  }
+
+  /** Stops the timer and the announcements without any VRRP action (the state moves to another runner). */
+  detach(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.deps.announcer.stop();
+  }
+
+  /** Queues a kernel change after the VIP changes already queued (reload: VIP list deltas). */
+  enqueue(op: () => Promise<void>): void {
+    this.queueVip(op);
   }
 
   private apply(ev: FsmEvent): void {

@@ -1,0 +1,246 @@
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../config/compile.js';
+import type { RealServer, VirtualServer } from '../config/schema/lvs.js';
+import { type DesiredTable, type HealthView, desiredTable } from '../director/desired.js';
+import type { QuorumEvent, QuorumState } from '../director/quorum.js';
+import { shareEntries } from '../director/memo.js';
+import { Reconciler } from '../director/reconciler.js';
+import { IpvsDriver } from '../ipvs/driver.js';
+import type { Ipvs } from '../ipvs/ipvs.js';
+import { HealthEngine } from '../health/engine.js';
+import { rsName, vsName } from '../health/names.js';
+import { NotifyQueues } from '../health/notify.js';
+import type { HealthTransition, RsView, Verdicts } from '../health/views.js';
+import { realClock } from '../util/clock.js';
+import type { ChildContext, ChildEngine } from './child-engine.js';
+
+/*
+ * The checker child: the health engine and the IPVS reconciler for every virtual_server, in a
+ * process of their own so that checker load can never delay a VRRP advert (as keepalived's
+ * checker child). Data flow: checks → verdicts → desired table (quorum, sorry server,
+ * inhibit_on_failure) → reconciler → kernel. Each real-server transition recomputes the desired
+ * table and reconciles with the transition as its reason; the reconciler coalesces bursts.
+ *
+ * Start reads the kernel first and adopts what matches (a restart, even after kill -9, writes
+ * nothing when nothing changed); stop leaves IPVS in place unless lvs_flush_on_stop says otherwise.
+ */
+
+/** Options of the checker engine beyond the child context (tests inject a fake IPVS). */
+export interface CheckerEngineOptions {
+  readonly ipvs?: Ipvs;
+  /** Period of the kernel re-read that puts hand changes right (default 30 s). */
+  readonly resyncMs?: number;
+}
+
+/** One real server in `vigil status`: health beside what the kernel was given. */
+export interface RsReport {
+  readonly rs: string;
+  readonly up: boolean;
+  readonly weight: number;
+  readonly configuredWeight: number;
+  /** Weight vigil installed in IPVS; absent when the real server is not in the table. */
+  readonly installed?: number;
+  readonly reason: string;
+  readonly since: string;
+  readonly checks: number;
+  readonly failures: number;
+  readonly lastResult?: { readonly ok: boolean; readonly reason: string; readonly detail: string; readonly latencyMs: number; readonly at: string };
+  readonly checkers: readonly { readonly name: string; readonly up: boolean; readonly lastReason: string; readonly failures: number; readonly sharedBy: number }[];
+}
+
+/** One virtual server in `vigil status`. */
+export interface VsReport {
+  readonly vs: string;
+  readonly quorumUp: boolean;
+  readonly sorryActive: boolean;
+  readonly weightSum: number;
+  readonly realServers: readonly RsReport[];
+}
+
+/** What the checker child reports to the supervisor. */
+export interface CheckerReport {
+  readonly virtualServers: readonly VsReport[];
+  readonly ipvs: ReturnType<Reconciler['status']>;
+  readonly checks: { readonly distinct: number; readonly pairs: number; readonly lateness: ReturnType<HealthEngine['lateness']> };
+  readonly problems: readonly string[];
+}
+
+/**
+ * Period of the IPVS re-read that puts hand changes right: VIGIL_IPVS_RESYNC_MS (100 ms to 1 h),
+ * default 30 s. A bad value is logged and the default kept.
+ */
+export function resyncFromEnv(env: NodeJS.ProcessEnv, log: ChildContext['log']): number | undefined {
+  const v = env['VIGIL_IPVS_RESYNC_MS'];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (Number.isInteger(n) && n >= 100 && n <= 3_600_000) return n;
+  log.warn({ op: 'checker.start', VIGIL_IPVS_RESYNC_MS: v }, `VIGIL_IPVS_RESYNC_MS must be an integer from 100 to 3600000 (ms); got '${v}', using 30000`);
+  return undefined;
+}
+
+/** The health view the director reads: the engine's verdicts by the engine's names. */
+function healthView(v: Verdicts): HealthView {
+  return (vs: VirtualServer, rs: RealServer) => v[vsName(vs)]?.[rsName(rs)];
+}
+
+/** The checker/IPVS engine of one configuration (exported for tests; the child uses startCheckerChild). */
+export class CheckerEngine {
+  private quorum: ReadonlyMap<string, QuorumState> = new Map();
+  private last: DesiredTable | undefined;
+  private readonly scripts: NotifyQueues;
+  private stopped = false;
+
+  private constructor(
+    private config: Config,
+    private readonly health: HealthEngine,
+    private readonly reconciler: Reconciler,
+    private readonly ipvs: Ipvs,
+    private readonly ctx: ChildContext,
+    /** The engine opened the IPVS socket itself (else the caller closes what it injected). */
+    private readonly ownsIpvs: boolean,
+  ) {
+    this.scripts = new NotifyQueues({ log: ctx.log, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) });
+  }
+
+  /** Opens IPVS, applies lvs_timeouts, adopts the kernel's table and starts the checks. */
+  static async start(config: Config, ctx: ChildContext, o: CheckerEngineOptions = {}): Promise<CheckerEngine> {
+    const ipvs = o.ipvs ?? (await IpvsDriver.open());
+    const owns = o.ipvs === undefined;
+    try {
+      const t = config.globalDefs.lvsTimeouts;
+      if (t) await ipvs.setTimeouts({ tcp: Math.round((t.tcpMs ?? 0) / 1000), tcpFin: Math.round((t.tcpfinMs ?? 0) / 1000), udp: Math.round((t.udpMs ?? 0) / 1000) });
+      const reconciler = new Reconciler({ ipvs, clock: realClock, log: ctx.log, ...(o.resyncMs !== undefined ? { resyncMs: o.resyncMs } : {}), flushAtStart: config.globalDefs.lvsFlush });
+      const health = new HealthEngine(config, {
+        log: ctx.log,
+        probeOptions: { log: ctx.log, trackFiles: config.trackFiles, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },
+        notify: { log: ctx.log, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },
+      });
+      const engine = new CheckerEngine(config, health, reconciler, ipvs, ctx, owns);
+      await reconciler.start();
+      health.onTransition((t) => engine.onTransition(t));
+      health.start();
+      await engine.recompute('start: configured table', true);
+      ctx.log.info(
+        { op: 'checker.start', virtualServers: config.virtualServers.length, checks: health.snapshot().distinctChecks },
+        `checker engine started: ${config.virtualServers.length} virtual server(s), ${health.snapshot().distinctChecks} distinct check(s)`,
+      );
+      return engine;
+    } catch (e) {
+      if (owns) ipvs.close();
+      throw e;
+    }
+  }
+
+  private onTransition(t: HealthTransition): void {
+    if (this.stopped) return;
+    this.ctx.log.info({ op: 'rs.transition', vs: t.vs, rs: t.rs, up: t.up, weight: t.weight, change: t.change, reason: t.reason }, `${t.vs} ${t.rs} ${t.change === 'weight' ? `weight ${t.weight}` : t.change}: ${t.reason}`);
+    void this.recompute(`${t.vs} ${t.rs} ${t.change}: ${t.reason}`, false);
+  }
+
+  /** Desired table from the current verdicts; quorum scripts; then one reconcile. */
+  private async recompute(reason: string, init: boolean): Promise<void> {
+    const d = desiredTable({ lvs: this.config, health: healthView(this.health.verdicts()), quorum: this.quorum });
+    this.quorum = d.quorum;
+    // unchanged services keep their objects, so the reconciler diffs only what changed
+    const table = shareEntries(this.last?.table ?? [], d.table);
+    for (const p of d.problems) if (!this.last?.problems.includes(p)) this.ctx.log.warn({ op: 'director' }, p);
+    this.last = { ...d, table };
+    for (const ev of d.events) this.quorumEvent(ev, init);
+    const r = await this.reconciler.reconcile(table, reason);
+    if (!r.ok) this.ctx.log.warn({ op: 'ipvs.reconcile', reason, err: r.error?.message }, `IPVS not yet as desired (retrying): ${r.error?.message ?? 'unknown error'}`);
+  }
+
+  private quorumEvent(ev: QuorumEvent, init: boolean): void {
+    this.ctx.log.warn({ op: 'quorum', vs: ev.vs, kind: ev.kind, weightSum: ev.weightSum, threshold: ev.threshold, init }, `${ev.vs}: ${ev.kind}: ${ev.reason}`);
+    const vs = this.config.virtualServers.find((v) => vsName(v) === ev.vs);
+    const spec = ev.kind === 'quorum_up' ? vs?.quorumUp : vs?.quorumDown;
+    if (spec) this.scripts.push(`quorum ${ev.vs}`, spec, { vs: ev.vs, event: ev.kind });
+  }
+
+  /** Applies a new configuration: unchanged checks keep their state and schedule; IPVS gets only the difference. */
+  async reload(next: Config): Promise<unknown> {
+    const before = this.health.snapshot().distinctChecks;
+    this.config = next;
+    this.health.update(next);
+    const writesBefore = this.reconciler.writes;
+    await this.recompute('reload', false);
+    await this.reconciler.idle();
+    return { distinctChecksBefore: before, distinctChecksAfter: this.health.snapshot().distinctChecks, ipvsWrites: this.reconciler.writes - writesBefore };
+  }
+
+  /** The report for `vigil status` and metrics (times as wall-clock ISO strings). */
+  status(): CheckerReport {
+    const now = performance.now();
+    const wall = (mono: number) => new Date(Date.now() - (now - mono)).toISOString();
+    const snap = this.health.snapshot();
+    const byVs = new Map(this.last?.status.map((s) => [s.vs, s]));
+    const virtualServers = snap.virtualServers.map((v) => {
+      const d = byVs.get(v.vs);
+      const installed = new Map(d?.realServers.map((r) => [r.rs, r.installed]));
+      return {
+        vs: v.vs,
+        quorumUp: d?.quorum.up ?? true,
+        sorryActive: d?.sorryActive ?? false,
+        weightSum: d?.weightSum ?? 0,
+        realServers: v.realServers.map((r: RsView): RsReport => {
+          const inst = installed.get(r.rs);
+          return {
+            rs: r.rs,
+            up: r.up,
+            weight: r.weight,
+            configuredWeight: r.configuredWeight,
+            ...(inst !== undefined ? { installed: inst } : {}),
+            reason: r.reason,
+            since: wall(r.since),
+            checks: r.checks,
+            failures: r.failures,
+            ...(r.last ? { lastResult: { ok: r.last.ok, reason: r.last.reason, detail: r.last.detail, latencyMs: Math.round(r.last.latencyMs * 10) / 10, at: wall(r.last.at) } } : {}),
+            checkers: r.checkers.map((c) => ({ name: c.name, up: c.up, lastReason: c.lastReason, failures: c.failures, sharedBy: c.sharedBy })),
+          };
+        }),
+      };
+    });
+    return {
+      virtualServers,
+      ipvs: this.reconciler.status(),
+      checks: { distinct: snap.distinctChecks, pairs: snap.pairs, lateness: this.health.lateness() },
+      problems: this.last?.problems ?? [],
+    };
+  }
+
+  /** keepalived-style text dumps: the checker has none of its own yet. */
+  dump(): string {
+    return '';
+  }
+
+  /** Stops the checks; IPVS is left as it is unless lvs_flush_on_stop asks otherwise. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.health.stop();
+    this.reconciler.stop();
+    await this.reconciler.idle();
+    const how = this.config.globalDefs.lvsFlushOnStop;
+    try {
+      if (how === 'vs') await this.reconciler.removeManaged('stop: lvs_flush_on_stop VS');
+      else if (how === 'full') await this.ipvs.flush();
+    } catch (e) {
+      this.ctx.log.error({ op: 'ipvs.stop', err: e }, `lvs_flush_on_stop failed: ${(e as Error).message}`);
+    }
+    await this.scripts.idle();
+    if (this.ownsIpvs) this.ipvs.close();
+    this.ctx.log.info({ op: 'checker.stop', ipvsWrites: this.reconciler.writes, leftInPlace: how === 'off' }, how === 'off' ? 'checker stopped; IPVS left in place' : `checker stopped; IPVS flushed (${how})`);
+  }
+}
+
+/** The checker child: health checks and IPVS for every virtual_server. */
+export async function startCheckerChild(config: Config, ctx: ChildContext): Promise<ChildEngine> {
+  const resyncMs = resyncFromEnv(process.env, ctx.log);
+  const engine = await CheckerEngine.start(config, ctx, resyncMs !== undefined ? { resyncMs } : {});
+  return {
+    status: () => engine.status(),
+    reload: (next) => engine.reload(next),
+    dump: () => engine.dump(),
+    stop: () => engine.stop(),
+  };
+}

@@ -1,0 +1,66 @@
+import t from 'tap';
+import { compileText } from '../../src/config/compile.js';
+import { isReject, parseChildMessage, parseParentMessage } from '../../src/daemon/ipc.js';
+
+const config = compileText('vrrp_instance A {\n interface lo\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n').config!;
+const options = { logLevel: 'info', logFormat: 'json' };
+
+t.test('supervisor → child: valid messages pass unchanged', async (t) => {
+  const good: unknown[] = [
+    { t: 'start', config, options },
+    { t: 'request', id: 0, op: 'status' },
+    { t: 'request', id: 7, op: 'reload', config },
+    { t: 'request', id: 8, op: 'dump', kind: 'stats' },
+    { t: 'stop' },
+  ];
+  for (const m of good) {
+    const r = parseParentMessage(m);
+    t.notOk(isReject(r), JSON.stringify(m).slice(0, 60));
+    t.equal((r as { t: string }).t, (m as { t: string }).t);
+  }
+});
+
+t.test('supervisor → child: malformed messages are rejected with a reason', async (t) => {
+  const bad: [unknown, RegExp][] = [
+    [null, /an object/],
+    [[1, 2], /an object/],
+    ['start', /an object/],
+    [{}, /unknown message type undefined/],
+    [{ t: 'launch' }, /unknown message type "launch"/],
+    [{ t: 'start', options }, /'config' is not a compiled configuration/],
+    [{ t: 'start', config: { vrrpInstances: 'x' }, options }, /'config' is not/],
+    [{ t: 'start', config, options: { logLevel: 'loud', logFormat: 'json' } }, /bad 'options'/],
+    [{ t: 'request', op: 'status' }, /'id' must be a non-negative integer/],
+    [{ t: 'request', id: -1, op: 'status' }, /'id'/],
+    [{ t: 'request', id: 1.5, op: 'status' }, /'id'/],
+    [{ t: 'request', id: 1, op: 'reboot' }, /unknown op "reboot"/],
+    [{ t: 'request', id: 1, op: 'reload' }, /reload: 'config'/],
+    [{ t: 'request', id: 1, op: 'dump', kind: 'json' }, /data or stats/],
+  ];
+  for (const [m, re] of bad) {
+    const r = parseParentMessage(m);
+    t.ok(isReject(r), `${JSON.stringify(m)?.slice(0, 60)} rejected`);
+    if (isReject(r)) t.match(r.reject, re);
+  }
+});
+
+t.test('child → supervisor', async (t) => {
+  t.same(parseChildMessage({ t: 'hello' }), { t: 'hello' });
+  t.same(parseChildMessage({ t: 'ready', extra: 1 }), { t: 'ready' }, 'unknown fields are dropped');
+  t.same(parseChildMessage({ t: 'fatal', message: 'no such interface' }), { t: 'fatal', message: 'no such interface' });
+  t.same(parseChildMessage({ t: 'reply', id: 3, ok: true, result: { a: 1 } }), { t: 'reply', id: 3, ok: true, result: { a: 1 } });
+  t.same(parseChildMessage({ t: 'reply', id: 3, ok: false, error: 'nope' }), { t: 'reply', id: 3, ok: false, error: 'nope' });
+  const bad: [unknown, RegExp][] = [
+    [42, /an object/],
+    [{ t: 'bogus' }, /unknown message type/],
+    [{ t: 'fatal' }, /'message' must be a string/],
+    [{ t: 'reply', ok: true }, /'id'/],
+    [{ t: 'reply', id: 1, ok: false }, /ok: false with 'error'/],
+    [{ t: 'reply', id: 1, ok: 'yes', result: 1 }, /needs ok: true/],
+  ];
+  for (const [m, re] of bad) {
+    const r = parseChildMessage(m);
+    t.ok(isReject(r));
+    if (isReject(r)) t.match(r.reject, re);
+  }
+});
