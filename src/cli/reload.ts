@@ -50,6 +50,11 @@ export function renderReload(a: ReloadAnswer): string {
       out.push(`  ${c.kind}: ${c.note}`);
       continue;
     }
+    if (c.kind === 'checker') {
+      const k = (c.result ?? {}) as { distinctChecksBefore?: number; distinctChecksAfter?: number; ipvsWrites?: number };
+      out.push(`  checker: ${k.distinctChecksBefore ?? '?'} -> ${k.distinctChecksAfter ?? '?'} distinct checks (unchanged ones keep their state), ${k.ipvsWrites ?? '?'} IPVS write(s)`);
+      continue;
+    }
     const r = (c.result ?? {}) as VrrpReport;
     const parts: string[] = [];
     if (r.kept?.length) parts.push(`unchanged ${r.kept.join(', ')}`);

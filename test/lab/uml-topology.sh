@@ -6,9 +6,14 @@
 #   dir2   192.0.2.12 ─┘   (the guest's own namespace)               └─ rs3 198.51.100.13 (… "rs3")
 #
 # Scenarios source $LAB_ENV for the names below. The VIP is not configured on any director here.
+#
+# LAB_RS_SETUP=vigil (with VIGIL_REPO=<repository>): the real servers' tunnel side (tunl0, the VIP,
+# arp/rp_filter sysctls) is made by `vigil realserver` instead of the commands below; LAB_IN
+# names the folder for lab.env when this script runs from elsewhere.
 set -eu
 ts() { echo "topology: $(date +%s%N) $*"; }
-IN=$(dirname "$0")
+IN=${LAB_IN:-$(dirname "$0")}
+RS_SETUP=${LAB_RS_SETUP:-shell}
 cat >"$IN/lab.env" <<'ENV'
 LAB_VIP=192.0.2.100
 LAB_VIP2=192.0.2.101
@@ -59,7 +64,7 @@ echo "$NODES" | while read -r name _ addr gw; do
     echo "addr add $addr dev eth0"
     echo "link set dev eth0 up"
     echo "route add default via $gw"
-    case $name in rs*)
+    case $RS_SETUP:$name in shell:rs*)
       # tunl0 exists in every namespace once ipip is loaded; the VIP on it makes decapsulated packets local
       echo "link set dev tunl0 up"
       echo "addr add $LAB_VIP/32 dev tunl0"
@@ -91,11 +96,16 @@ http {
 NGINX
   # real server: no reverse-path filter (requests arrive on tunl0, replies leave by eth0),
   # and never answer ARP for the VIP (arp_ignore=1, arp_announce=2)
-  ip netns exec "$rs" sh -ec "
-    for i in all default eth0 tunl0; do echo 0 >/proc/sys/net/ipv4/conf/\$i/rp_filter; done
-    echo 1 >/proc/sys/net/ipv4/conf/all/arp_ignore
-    echo 2 >/proc/sys/net/ipv4/conf/all/arp_announce
-    nginx -p $p -c $p/nginx.conf -e $p/error.log"
+  if [ "$RS_SETUP" = vigil ]; then
+    ip netns exec "$rs" env -u NODE_OPTIONS node "$VIGIL_REPO/bin/vigil.js" realserver --vip "$LAB_VIP" --state-file "/run/vigil-realserver-$rs.json"
+    ip netns exec "$rs" nginx -p "$p" -c "$p/nginx.conf" -e "$p/error.log"
+  else
+    ip netns exec "$rs" sh -ec "
+      for i in all default eth0 tunl0; do echo 0 >/proc/sys/net/ipv4/conf/\$i/rp_filter; done
+      echo 1 >/proc/sys/net/ipv4/conf/all/arp_ignore
+      echo 2 >/proc/sys/net/ipv4/conf/all/arp_announce
+      nginx -p $p -c $p/nginx.conf -e $p/error.log"
+  fi
 done
 ts nginx started
 # every real server answers on its own address before any scenario runs
