@@ -160,9 +160,10 @@ export class CheckerEngine {
   /** Applies a new configuration: unchanged checks keep their state and schedule; IPVS gets only the difference. */
   async reload(next: Config): Promise<unknown> {
     const before = this.health.snapshot().distinctChecks;
+    // counted before update(): its weight transitions reconcile at once
+    const writesBefore = this.reconciler.writes;
     this.config = next;
     this.health.update(next);
-    const writesBefore = this.reconciler.writes;
     await this.recompute('reload', false);
     await this.reconciler.idle();
     return { distinctChecksBefore: before, distinctChecksAfter: this.health.snapshot().distinctChecks, ipvsWrites: this.reconciler.writes - writesBefore };
