@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UnreachableError, call } from '../control/client.js';
+import type { CheckerReport, RsReport } from '../daemon/checker-child.js';
 import { loadSettings } from '../settings.js';
 import type { Io } from './io.js';
 import { UsageError } from './io.js';
@@ -9,19 +10,25 @@ export const STATUS_OK = 0;
 export const STATUS_DEGRADED = 1;
 export const STATUS_UNREACHABLE = 3;
 
-export const statusHelp = `Usage: vigil status [--json] [--watch [SECONDS]] [--instance NAME] [--socket PATH]
+export const statusHelp = `Usage: vigil status [--json] [--watch [SECONDS]] [--instance NAME] [--service VS] [--socket PATH]
 
 Asks the running daemon over its control socket and prints, for each VRRP instance: state,
 effective and configured priority, interface and VRID, the current master, time in state, the
-last transition and its reason, adverts sent/received and dropped packets by reason.
+last transition and its reason, adverts sent/received and dropped packets by reason. Then, for
+each virtual server, its real servers: health, weight in IPVS / effective weight, the last check
+(result, latency), consecutive failures, time since the last transition and its reason; a lost
+quorum or an active sorry server; and the IPVS reconciler (writes, converged or retrying).
 
-Exit status: 0 when every instance is MASTER or BACKUP, ${STATUS_DEGRADED} when any is in FAULT or
-stopped, ${STATUS_UNREACHABLE} when the daemon cannot be reached (like a monitoring plugin's UNKNOWN).
+Exit status: 0 when every instance is MASTER or BACKUP, every real server is up and IPVS is as
+desired; ${STATUS_DEGRADED} when an instance is in FAULT or stopped, a child process is not running, a real
+server is down, a quorum is lost or IPVS writes are failing; ${STATUS_UNREACHABLE} when the daemon cannot be
+reached (like a monitoring plugin's UNKNOWN).
 
 Options:
       --json            the daemon's answer as JSON, for scripts
       --watch [SECONDS] refresh every SECONDS (default 2) until interrupted
-      --instance NAME   only this instance (repeatable)
+      --instance NAME   only this VRRP instance (repeatable)
+      --service VS      only virtual servers whose name contains VS, e.g. '192.0.2.100:80 TCP' (repeatable)
       --socket PATH     control socket (default: --socket / VIGIL_SOCKET)
 `;
 
@@ -63,6 +70,42 @@ export interface StatusResult {
   /** The child processes (absent from a daemon older than the supervisor). */
   children?: ChildProcessStatus[];
   reloads?: { ok: number; failed: number; last?: { at: string; ok: boolean; summary: string } };
+  /** The checker child's report (absent when it is not configured or not answering). */
+  checker?: CheckerReport;
+}
+
+/** The checker report of an answer when it has the report's shape (a newer or broken daemon may send otherwise). */
+function checkerOf(st: StatusResult): CheckerReport | undefined {
+  const c = st.checker as Partial<CheckerReport> | undefined;
+  return c && Array.isArray(c.virtualServers) && typeof c.ipvs === 'object' && c.ipvs !== null && typeof c.checks === 'object' && c.checks !== null ? (c as CheckerReport) : undefined;
+}
+
+/** Keeps the virtual servers whose name contains one of `services` (all when none given). */
+export function filterServices(st: StatusResult, services: readonly string[] | undefined): StatusResult {
+  const ck = checkerOf(st);
+  if (!services?.length || !ck) return st;
+  return { ...st, checker: { ...ck, virtualServers: ck.virtualServers.filter((v) => services.some((s) => v.vs.includes(s))) } };
+}
+
+/** Problems that make `vigil status` exit degraded, one line each; empty when all is well. */
+export function degradedReasons(st: StatusResult): string[] {
+  const out: string[] = [];
+  for (const c of st.children ?? []) if (c.state !== 'running') out.push(`${c.kind} child ${c.state}`);
+  for (const v of st.vrrp) if (v.state !== 'MASTER' && v.state !== 'BACKUP') out.push(`instance ${v.name} ${v.state}`);
+  const ck = checkerOf(st);
+  if (ck) {
+    for (const v of ck.virtualServers) {
+      if (!v.quorumUp) out.push(`${v.vs}: quorum lost`);
+      for (const r of v.realServers) if (!r.up) out.push(`${v.vs}: ${r.rs} down`);
+    }
+    if (!ck.ipvs.converged && ck.ipvs.lastError !== undefined) out.push(`IPVS not converged: ${ck.ipvs.lastError}`);
+  }
+  return out;
+}
+
+/** The exit code of `vigil status` for an answer: STATUS_OK or STATUS_DEGRADED. */
+export function statusExitCode(st: StatusResult): number {
+  return degradedReasons(st).length > 0 ? STATUS_DEGRADED : STATUS_OK;
 }
 
 /** `vigil status`: resolves to the exit code (0 healthy, 1 degraded, 3 unreachable). */
@@ -74,6 +117,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
       json: { type: 'boolean' },
       watch: { type: 'string' },
       instance: { type: 'string', multiple: true },
+      service: { type: 'string', multiple: true },
       socket: { type: 'string' },
     },
   });
@@ -95,11 +139,11 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
       io.err(`vigil status: ${res.error.code}: ${res.error.message}\n`);
       return STATUS_UNREACHABLE;
     }
-    const st = res.result as StatusResult;
+    let st = res.result as StatusResult;
     if (values.instance) st.vrrp = st.vrrp.filter((v) => values.instance!.includes(v.name));
+    st = filterServices(st, values.service);
     io.out(values.json ? `${JSON.stringify(st, null, 2)}\n` : renderStatus(st, io.color));
-    const childDown = (st.children ?? []).some((c) => c.state !== 'running');
-    return childDown || st.vrrp.some((v) => v.state !== 'MASTER' && v.state !== 'BACKUP') ? STATUS_DEGRADED : STATUS_OK;
+    return statusExitCode(st);
   };
   if (watchS === undefined) return once();
   for (;;) {
@@ -118,8 +162,59 @@ export function duration(ms: number): string {
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
 
+/** `installed/effective` weight: `10/10`, `0/10 inhibited`, `-/10` (not in IPVS), `5/8 (configured 10)`. */
+export function weightCell(r: RsReport): string {
+  const w = `${r.installed ?? '-'}/${r.weight}`;
+  const note = [r.weight !== r.configuredWeight ? `(configured ${r.configuredWeight})` : undefined, r.installed === 0 && !r.up ? 'inhibited' : undefined].filter(Boolean);
+  return note.length ? `${w} ${note.join(' ')}` : w;
+}
+
+/** Aligns rows of cells into columns (the last column is not padded); `paint` styles a padded cell. */
+function table(rows: string[][], paint: (row: number, col: number, s: string) => string = (_r, _c, s) => s): string[] {
+  const width = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((cells, ri) =>
+    cells
+      .map((c, i) => paint(ri, i, i === cells.length - 1 ? c : c.padEnd(width[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** The checker part of the on-call screen: real servers per virtual server, IPVS, check load. */
+export function renderChecker(ck: CheckerReport, color: boolean, now: number = Date.now()): string[] {
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const out = ['', 'VIRTUAL SERVERS'];
+  if (ck.virtualServers.length === 0) out.push('  (no virtual_server configured or matching)');
+  for (const v of ck.virtualServers) {
+    const up = v.realServers.filter((r) => r.up).length;
+    const flags = [!v.quorumUp ? paint('31;1', 'QUORUM LOST') : undefined, v.sorryActive ? paint('33;1', 'SORRY SERVER ACTIVE') : undefined].filter(Boolean);
+    out.push(`  ${v.vs}: ${up}/${v.realServers.length} up, weight sum ${v.weightSum}${flags.length ? `  ${flags.join('  ')}` : ''}`);
+    if (v.realServers.length === 0) continue;
+    const rows = [['REAL SERVER', 'HEALTH', 'WEIGHT', 'LAST CHECK', 'FAILS', 'SINCE', 'REASON']];
+    for (const r of v.realServers) {
+      const l = r.lastResult;
+      const last = l ? `${l.reason} ${l.latencyMs}ms` : 'not yet';
+      const since = Date.parse(r.since);
+      const reason = l && !l.ok && l.detail && !r.reason.includes(l.detail) ? `${r.reason || '-'}; last: ${l.detail}` : r.reason || '-';
+      rows.push([r.rs, r.up ? 'UP' : 'DOWN', weightCell(r), last, String(r.failures), Number.isFinite(since) ? duration(Math.max(0, now - since)) : '-', reason]);
+    }
+    for (const line of table(rows, (ri, ci, s) => (ri > 0 && ci === 1 ? paint(s.startsWith('UP') ? '32' : '31;1', s) : s))) out.push(`    ${line}`);
+  }
+  const i = ck.ipvs;
+  const state = i.converged
+    ? 'converged'
+    : i.lastError !== undefined
+      ? paint('31;1', `NOT CONVERGED, retry ${i.retryAttempt}${i.retryInMs !== undefined ? ` in ${duration(i.retryInMs)}` : ''}: ${i.lastError}`)
+      : 'reconciling';
+  out.push(`  IPVS: ${state}; ${i.managed} service(s) managed, ${i.writes} write(s), ${i.failedWrites} failed, ${i.outsideChanges} outside change(s)${i.lastReason ? `; last run: ${i.lastReason}` : ''}`);
+  const lt = ck.checks.lateness;
+  out.push(`  checks: ${ck.checks.distinct} distinct for ${ck.checks.pairs} real server(s)${lt.count ? `; start lateness p50 ${lt.p50Ms}ms p99 ${lt.p99Ms}ms max ${lt.maxMs}ms` : ''}`);
+  for (const p of ck.problems) out.push(`  problem: ${p}`);
+  return out;
+}
+
 /** The on-call screen: one line per instance, then what went wrong, if anything. */
-export function renderStatus(st: StatusResult, color: boolean): string {
+export function renderStatus(st: StatusResult, color: boolean, now: number = Date.now()): string {
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const stateColor: Record<string, string> = { MASTER: '32', BACKUP: '0', FAULT: '31;1', INIT: '33' };
   const rows = st.vrrp.map((v) => [
@@ -168,5 +263,9 @@ export function renderStatus(st: StatusResult, color: boolean): string {
     const last = st.reloads.last ? `; last ${st.reloads.last.at} ${st.reloads.last.ok ? 'ok' : 'FAILED'}: ${st.reloads.last.summary}` : '';
     out.push(`  reloads: ${st.reloads.ok} ok, ${st.reloads.failed} failed${last}`);
   }
+  const ck = checkerOf(st);
+  const checkerChild = st.children?.find((c) => c.kind === 'checker');
+  if (ck) out.push(...renderChecker(ck, color, now));
+  else if (checkerChild && checkerChild.state !== 'running') out.push('', 'VIRTUAL SERVERS', `  (checker child ${checkerChild.state}: no real-server data)`);
   return `${out.join('\n')}\n`;
 }

@@ -7,7 +7,7 @@ import { shareEntries } from '../director/memo.js';
 import { Reconciler } from '../director/reconciler.js';
 import { IpvsDriver } from '../ipvs/driver.js';
 import type { Ipvs } from '../ipvs/ipvs.js';
-import { HealthEngine } from '../health/engine.js';
+import { type CheckResultTotals, HealthEngine } from '../health/engine.js';
 import { rsName, vsName } from '../health/names.js';
 import { NotifyQueues } from '../health/notify.js';
 import type { HealthTransition, RsView, Verdicts } from '../health/views.js';
@@ -61,7 +61,7 @@ export interface VsReport {
 export interface CheckerReport {
   readonly virtualServers: readonly VsReport[];
   readonly ipvs: ReturnType<Reconciler['status']>;
-  readonly checks: { readonly distinct: number; readonly pairs: number; readonly lateness: ReturnType<HealthEngine['lateness']> };
+  readonly checks: { readonly distinct: number; readonly pairs: number; readonly lateness: ReturnType<HealthEngine['lateness']>; readonly results: CheckResultTotals };
   readonly problems: readonly string[];
 }
 
@@ -89,6 +89,8 @@ export class CheckerEngine {
   private last: DesiredTable | undefined;
   private readonly scripts: NotifyQueues;
   private stopped = false;
+  /** Date.now() − performance.now(), taken once so a time reads the same in every status. */
+  private readonly wallOffset = Date.now() - performance.now();
 
   private constructor(
     private config: Config,
@@ -171,8 +173,7 @@ export class CheckerEngine {
 
   /** The report for `vigil status` and metrics (times as wall-clock ISO strings). */
   status(): CheckerReport {
-    const now = performance.now();
-    const wall = (mono: number) => new Date(Date.now() - (now - mono)).toISOString();
+    const wall = (mono: number) => new Date(this.wallOffset + mono).toISOString();
     const snap = this.health.snapshot();
     const byVs = new Map(this.last?.status.map((s) => [s.vs, s]));
     const virtualServers = snap.virtualServers.map((v) => {
@@ -204,7 +205,7 @@ export class CheckerEngine {
     return {
       virtualServers,
       ipvs: this.reconciler.status(),
-      checks: { distinct: snap.distinctChecks, pairs: snap.pairs, lateness: this.health.lateness() },
+      checks: { distinct: snap.distinctChecks, pairs: snap.pairs, lateness: this.health.lateness(), results: this.health.results() },
       problems: this.last?.problems ?? [],
     };
   }

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { type CompileResult, type Config, compile } from '../config/compile.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { ControlServer } from '../control/server.js';
-import { daemonMetrics, serveMetrics, vrrpRegistry, type VrrpMetricsInstance } from '../metrics/server.js';
+import { asCheckerReport, checkerMetrics, daemonMetrics, serveMetrics, vrrpRegistry, type VrrpMetricsInstance } from '../metrics/server.js';
 import type { Settings } from '../settings.js';
 import { version } from '../version.js';
 import type { RunFlags } from './flags.js';
@@ -206,6 +206,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     let last: DaemonStatus | undefined;
     const reg = vrrpRegistry(() => (last?.vrrp ?? []) as VrrpMetricsInstance[]);
     daemonMetrics(reg, { children: () => last?.children ?? [], reloads: () => reloads });
+    checkerMetrics(reg, () => asCheckerReport(last?.['checker']));
     try {
       closeMetrics = await serveMetrics(settings.metricsListen, reg, log, async () => {
         last = await status();

@@ -293,12 +293,15 @@ export class Supervisor {
     c.exited = new Promise<void>((r) => (exited = r));
     const pidFile = this.o.pidFiles?.[c.kind];
     if (pidFile && proc.pid !== undefined) writePidFile(pidFile, proc.pid, log);
+    // The checker is ready once the whole IPVS table is programmed: at tens of thousands of real
+    // servers on a loaded machine that takes minutes, not seconds.
+    const startTimeoutMs = this.o.startTimeoutMs ?? (c.kind === 'checker' ? 600_000 : 30_000);
     const startTimer = this.clock.setTimeout(() => {
       if (c.proc !== proc || c.state !== 'starting') return;
-      c.fatal = `not ready within ${this.o.startTimeoutMs ?? 30_000} ms`;
+      c.fatal = `not ready within ${startTimeoutMs} ms`;
       log.error({ op: 'child.start', child: c.kind, pid: proc.pid }, `${c.kind} child (pid ${proc.pid}) ${c.fatal}: SIGKILL`);
       proc.kill('SIGKILL');
-    }, this.o.startTimeoutMs ?? 30_000);
+    }, startTimeoutMs);
     proc.on('message', (m) => this.onMessage(c, proc, m));
     proc.on('error', (err) => log.error({ op: 'child.ipc', child: c.kind, pid: proc.pid, err }, `${c.kind} child: ${err.message}`));
     proc.on('exit', (code, signal) => {

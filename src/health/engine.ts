@@ -98,6 +98,8 @@ export class HealthEngine {
   /** Bumped by stop(): results of probes started before are dropped. */
   private gen = 0;
   private ordinal = 0;
+  /** Totals of every result applied, for metrics (see CheckResultTotals). */
+  private readonly totals = new ResultTotals();
 
   constructor(model: LvsModel, o: HealthEngineOptions = {}) {
     this.clock = o.clock ?? realClock;
@@ -163,6 +165,11 @@ export class HealthEngine {
     const s = this.sched.lateness.stats();
     if (reset) this.sched.lateness.reset();
     return s;
+  }
+
+  /** Results applied since start, by reason, and their latency histogram (metrics). */
+  results(): CheckResultTotals {
+    return this.totals.get();
   }
 
   /** Everything `vigil status` shows. */
@@ -333,6 +340,7 @@ export class HealthEngine {
     c.checks++;
     c.failures = r.ok ? 0 : c.failures + 1;
     c.last = { ok: r.ok, reason: r.reason, detail: r.detail, latencyMs: r.latencyMs, at: now };
+    this.totals.add(r);
     const w = this.weightOf(c, r.weight, 0, 'weight');
     const d = this.weightOf(c, r.weightDelta, -WEIGHT_MAX, 'weight delta');
     const weightChanged = (w !== undefined && w !== c.weight) || (d !== undefined && d !== c.weightDelta);
@@ -387,6 +395,49 @@ export class HealthEngine {
       }
   }
 }
+
+// ---- result totals for metrics (counters only; nothing else reads them) ----
+
+/** Upper bounds (ms) of the check latency histogram's buckets; a last, implicit one is +Inf. */
+export const CHECK_LATENCY_BUCKETS_MS: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+/** Check results since the engine started: counts by reason and a latency histogram (plain data, so it crosses IPC). */
+export interface CheckResultTotals {
+  /** Results by reason (`ok`, `connect-refused`, ...), each distinct check counted once per run. */
+  readonly byReason: Readonly<Record<string, number>>;
+  readonly latency: {
+    /** Bucket upper bounds in ms (CHECK_LATENCY_BUCKETS_MS). */
+    readonly bucketsMs: readonly number[];
+    /** Results per bucket, not cumulative; one more entry than bucketsMs (the +Inf bucket). */
+    readonly counts: readonly number[];
+    readonly sumMs: number;
+    readonly count: number;
+  };
+}
+
+/** The counters behind HealthEngine.results(). */
+class ResultTotals {
+  private readonly byReason: Record<string, number> = {};
+  private readonly counts = new Array<number>(CHECK_LATENCY_BUCKETS_MS.length + 1).fill(0);
+  private sumMs = 0;
+  private count = 0;
+
+  add(r: CheckResult): void {
+    this.byReason[r.reason] = (this.byReason[r.reason] ?? 0) + 1;
+    const ms = Number.isFinite(r.latencyMs) && r.latencyMs > 0 ? r.latencyMs : 0;
+    let i = CHECK_LATENCY_BUCKETS_MS.findIndex((b) => ms <= b);
+    if (i < 0) i = CHECK_LATENCY_BUCKETS_MS.length;
+    this.counts[i] = (this.counts[i] ?? 0) + 1;
+    this.sumMs += ms;
+    this.count++;
+  }
+
+  get(): CheckResultTotals {
+    return { byReason: { ...this.byReason }, latency: { bucketsMs: CHECK_LATENCY_BUCKETS_MS, counts: [...this.counts], sumMs: this.sumMs, count: this.count } };
+  }
+}
+
+// ---- end of result totals ----
 
 /** The verdict of a pair from its checks. */
 function verdictOf(m: Member): RsVerdict {
