@@ -394,15 +394,36 @@ export class VrrpEngine {
 
   /** Starts every instance; an instance whose interface is down starts in FAULT. */
   async start(): Promise<void> {
-    for (const inst of this.insts.values()) await this.startInstance(inst);
+    let addrs: AddrInfo[] | undefined;
+    try {
+      addrs = await this.rtnl.addresses();
+    } catch (err) {
+      this.deps.log.warn({ op: 'vrrp.adopt', err }, `could not read the interface addresses to adopt VIPs left by a previous run: ${(err as Error).message}`);
+    }
+    for (const inst of this.insts.values()) await this.startInstance(inst, addrs);
     for (const tr of this.trackers.values()) tr.start();
     for (const f of this.files.values()) f.start();
   }
 
-  private async startInstance(inst: Inst): Promise<void> {
-    // VIPs left by an earlier run stay only if this node wins the election again.
-    if (inst.cfg.priority !== 255) await this.vipChange(inst.cfg, [...inst.cfg.virtualIpaddress, ...inst.cfg.virtualIpaddressExcluded], 'remove', true);
-    inst.runner.start();
+  /**
+   * Starts one instance. `addrs` (engine start only, not reloads): the kernel's addresses; when
+   * some of the instance's VIPs are already there (an earlier run was killed), they are kept and
+   * the instance makes the adopting start (fsm.ts). Otherwise leftovers are removed, keepalived's way.
+   */
+  private async startInstance(inst: Inst, addrs?: readonly AddrInfo[]): Promise<void> {
+    const vips = [...inst.cfg.virtualIpaddress, ...inst.cfg.virtualIpaddressExcluded];
+    const leftover = addrs ? vips.filter((v) => addrs.some((a) => a.index === this.links.get(v.dev ?? inst.cfg.interface!)?.index && a.family === v.family && a.address === v.address)) : [];
+    if (leftover.length > 0 && inst.cfg.priority !== 255) {
+      this.deps.log.info(
+        { op: 'vrrp.adopt', instance: inst.cfg.name, vips: leftover.map(vipText) },
+        `(${inst.cfg.name}) found VIPs left by a previous run: ${leftover.map(vipText).join(', ')}; keeping them until a master is heard or master_down_interval passes`,
+      );
+      inst.runner.start(true);
+    } else {
+      // VIPs left by an earlier run stay only if this node wins the election again.
+      if (inst.cfg.priority !== 255) await this.vipChange(inst.cfg, vips, 'remove', true);
+      inst.runner.start();
+    }
     this.reevaluate(inst);
   }
 

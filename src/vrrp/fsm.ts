@@ -49,11 +49,18 @@ export interface FsmState {
   readonly since: number;
   /** Why the Master_Down timer was last set short (a priority-0 advert), for the transition reason. */
   readonly downCause?: string;
+  /**
+   * Adopting start: BACKUP that still holds the VIPs a previous run of this node left in the
+   * kernel, listening for a master for up to Master_Down_Interval before keeping or releasing
+   * them. No advert and no announcement while it lasts.
+   */
+  readonly adopting?: true;
 }
 
 /** Inputs to the machine. Adverts arrive already validated (RFC 5798 §7.1). */
 export type FsmEvent =
-  | { readonly type: 'startup' }
+  /** `leftoverVips`: this instance's VIPs are already on the interface (an earlier run was killed): adopting start. */
+  | { readonly type: 'startup'; readonly leftoverVips?: boolean }
   | { readonly type: 'shutdown' }
   | { readonly type: 'advertTimer' }
   | { readonly type: 'masterDownTimer' }
@@ -117,7 +124,7 @@ export function compareAddresses(a: string, b: string): number {
 export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): StepResult {
   switch (ev.type) {
     case 'startup':
-      return startup(cfg, s, now);
+      return startup(cfg, s, now, ev.leftoverVips === true);
     case 'shutdown':
       return shutdown(s, now);
     case 'advertTimer':
@@ -125,6 +132,7 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
       return { state: { ...s, timers: { advert: now + cfg.advertIntMs } }, actions: [{ type: 'sendAdvert', priority: s.priority }] };
     case 'masterDownTimer':
       if (s.phase !== 'BACKUP') return { state: s, actions: [] };
+      if (s.adopting && s.downCause === undefined) return becomeMaster(cfg, s, now, `adopted VIPs left by a previous run; no higher-priority master heard in ${fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts))} (master_down_interval)`);
       return becomeMaster(cfg, s, now, s.downCause ?? `no advert from the master for ${fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts))} (master_down_interval)`);
     case 'advert':
       return advert(cfg, s, ev, now);
@@ -139,16 +147,24 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
       if (s.phase !== 'BACKUP') return { state: s, actions: [] };
       return becomeMaster(cfg, s, now, ev.reason);
     case 'syncBackup':
+      if (s.adopting) return release(cfg, s, now, `${ev.reason}: removed VIPs left by a previous run`, undefined);
       if (s.phase !== 'MASTER') return { state: s, actions: [] };
       return becomeBackup(cfg, s, now, ev.reason, undefined);
   }
 }
 
-function startup(cfg: FsmConfig, s: FsmState, now: number): StepResult {
+function startup(cfg: FsmConfig, s: FsmState, now: number, leftover: boolean): StepResult {
   if (s.phase !== 'INIT') return { state: s, actions: [] };
   const hold = cfg.preemptDelayMs > 0 ? { preemptHoldUntil: now + cfg.preemptDelayMs } : {};
   // RFC 5798 §6.4.1: the address owner (priority 255) becomes MASTER at once.
   if (s.priority === 255) return becomeMaster(cfg, { ...s, ...hold }, now, 'address owner (priority 255) starts as MASTER');
+  if (leftover) {
+    // DESIGN: a restart never drops a VIP the node should hold. Keep the VIPs an earlier run left
+    // and listen for Master_Down_Interval; an advert decides earlier (see adoptingAdvert).
+    const r = becomeBackup(cfg, { ...s, ...hold }, now, '', undefined);
+    const wait = fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts));
+    return { ...r, state: { ...r.state, adopting: true }, reason: `startup, adopting VIPs left by a previous run: keeping them while listening ${wait} for a higher-priority master` };
+  }
   return becomeBackup(cfg, { ...s, ...hold }, now, 'startup', undefined);
 }
 
@@ -156,12 +172,15 @@ function shutdown(s: FsmState, now: number): StepResult {
   const actions: FsmAction[] = [];
   // RFC 5798 §6.4.3 "If a Shutdown event is received": send an advert with priority 0.
   if (s.phase === 'MASTER') actions.push({ type: 'sendAdvert', priority: 0 }, { type: 'removeVips' });
+  // Never advertised, so no priority-0 advert; the adopted VIPs go with us.
+  if (s.adopting) actions.push({ type: 'removeVips' });
   if (s.phase === 'INIT') return { state: s, actions: [] };
   actions.push({ type: 'notify', phase: 'INIT' });
-  return { state: { ...s, phase: 'INIT', timers: {}, since: now }, actions, reason: 'shutdown' };
+  return { state: { ...plain(s), phase: 'INIT', timers: {}, since: now }, actions, reason: 'shutdown' };
 }
 
 function advert(cfg: FsmConfig, s: FsmState, ev: Extract<FsmEvent, { type: 'advert' }>, now: number): StepResult {
+  if (s.adopting && ev.priority !== 0) return adoptingAdvert(cfg, s, ev, now);
   if (s.phase === 'BACKUP') {
     if (ev.priority === 0) {
       // §6.4.2: the master is leaving; take over after Skew_Time only.
@@ -234,15 +253,15 @@ function fault(s: FsmState, why: string, now: number): StepResult {
   const actions: FsmAction[] = [];
   // keepalived leaves MASTER for FAULT with a priority-0 advert so the backup takes over fast.
   if (s.phase === 'MASTER') actions.push({ type: 'sendAdvert', priority: 0 }, { type: 'removeVips' });
+  if (s.adopting) actions.push({ type: 'removeVips' });
   actions.push({ type: 'notify', phase: 'FAULT' });
-  const { masterAddress: _m, ...rest } = s;
+  const { masterAddress: _m, ...rest } = plain(s);
   void _m;
   return { state: { ...rest, phase: 'FAULT', timers: {}, since: now }, actions, reason: `fault: ${why}` };
 }
 
 function becomeMaster(cfg: FsmConfig, s: FsmState, now: number, reason: string): StepResult {
-  const { downCause: _d, ...rest } = s;
-  void _d;
+  const rest = plain(s);
   return {
     state: { ...rest, phase: 'MASTER', masterAddress: cfg.primaryAddress, masterAdvertIntMs: cfg.advertIntMs, timers: { advert: now + cfg.advertIntMs }, since: now },
     // §6.4.1/§6.4.2: send an advert, then announce the VIPs (keepalived: same millisecond).
@@ -253,7 +272,7 @@ function becomeMaster(cfg: FsmConfig, s: FsmState, now: number, reason: string):
 
 function becomeBackup(cfg: FsmConfig, s: FsmState, now: number, reason: string, master: string | undefined): StepResult {
   const wasMaster = s.phase === 'MASTER';
-  const { masterAddress: _m, ...rest } = s;
+  const { masterAddress: _m, ...rest } = plain(s);
   void _m;
   const at = now + masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts);
   return {
@@ -261,6 +280,42 @@ function becomeBackup(cfg: FsmConfig, s: FsmState, now: number, reason: string, 
     actions: [...(wasMaster ? [{ type: 'removeVips' } as const] : []), { type: 'notify', phase: 'BACKUP' }],
     reason,
   };
+}
+
+/**
+ * An advert (priority > 0) during the adopting start. A higher priority, or an equal one from a
+ * higher address (RFC 5798 §6.4.3), wins: release the VIPs and follow it. A lower priority is
+ * preempted at once when preempt allows it now (we send adverts and announce; it yields on our
+ * first advert); with nopreempt or inside preempt_delay we release the VIPs and follow it as a
+ * plain BACKUP, which preempts later by the usual rules.
+ */
+function adoptingAdvert(cfg: FsmConfig, s: FsmState, ev: Extract<FsmEvent, { type: 'advert' }>, now: number): StepResult {
+  const masterAdv = cfg.version === 3 ? ev.advertIntMs || s.masterAdvertIntMs : s.masterAdvertIntMs;
+  if (ev.priority > s.priority || (ev.priority === s.priority && compareAddresses(ev.from, cfg.primaryAddress) > 0)) {
+    const why = ev.priority === s.priority ? `equal priority ${ev.priority} and a higher address` : `higher priority ${ev.priority} (ours ${s.priority})`;
+    return release(cfg, { ...s, masterAdvertIntMs: masterAdv }, now, `heard master ${ev.from} with ${why}: removed VIPs left by a previous run`, ev.from);
+  }
+  const holding = s.preemptHoldUntil !== undefined && now < s.preemptHoldUntil;
+  const lower = ev.priority === s.priority ? `equal priority ${ev.priority} and a lower address` : `lower priority ${ev.priority} (ours ${s.priority})`;
+  if (cfg.preempt && !holding) return becomeMaster(cfg, s, now, `adopted VIPs left by a previous run; preempting master ${ev.from} with ${lower}`);
+  const rule = !cfg.preempt ? 'nopreempt' : `preempt_delay holds ${fmt(s.preemptHoldUntil! - now)} more`;
+  return release(cfg, { ...s, masterAdvertIntMs: masterAdv }, now, `heard master ${ev.from} with ${lower} and ${rule}: removed VIPs left by a previous run`, ev.from);
+}
+
+/** Ends the adopting start without taking over: the VIPs go, a plain BACKUP stays (same phase, so the reason is an event). */
+function release(cfg: FsmConfig, s: FsmState, now: number, reason: string, master: string | undefined): StepResult {
+  const at = now + masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts);
+  const { masterAddress: _m, ...rest } = plain(s);
+  void _m;
+  return { state: { ...rest, ...(master ? { masterAddress: master } : {}), timers: { masterDown: at } }, actions: [{ type: 'removeVips' }], reason };
+}
+
+/** The state without the per-phase markers (downCause, adopting). */
+function plain(s: FsmState): FsmState {
+  const { downCause: _d, adopting: _a, ...rest } = s;
+  void _d;
+  void _a;
+  return rest;
 }
 
 function fmt(ms: number): string {

@@ -81,8 +81,12 @@ export class InstanceRunner {
     return this.s;
   }
 
-  start(): void {
-    this.apply({ type: 'startup' });
+  /**
+   * Starts the instance. `leftoverVips`: its VIPs are already in the kernel (an earlier run was
+   * killed): keep them while listening for a master (the adopting start, see fsm.ts).
+   */
+  start(leftoverVips = false): void {
+    this.apply(leftoverVips ? { type: 'startup', leftoverVips: true } : { type: 'startup' });
   }
 
   /** Graceful stop: priority-0 advert and VIP removal when MASTER; resolves when VIPs are gone. */
