@@ -53,7 +53,7 @@ t.test('two vigil directors: election, kill -9 of the master, return and preempt
   await waitFor(() => holds(lab, 'dir2', VIP), { desc: 'dir2 takes over after the crash', timeoutMs: 8000, intervalMs: 50 });
   t.ok(await holds(lab, 'dir1', VIP), 'a crashed process cannot remove its VIP (the kernel keeps it)');
 
-  // dir1 returns: it removes its stale VIP as BACKUP, then preempts after master_down.
+  // dir1 returns: it hears the lower-priority master and, preempt being on, takes over at once (a leftover VIP is kept, see vip-adoption.test.ts).
   v1 = startVigil(lab, 'dir1', { ...o, priority: 150 });
   await waitFor(async () => (await holds(lab, 'dir1', VIP)) && !(await holds(lab, 'dir2', VIP)), { desc: 'dir1 preempts', timeoutMs: 10000, intervalMs: 100 });
 
