@@ -120,8 +120,10 @@ export class CheckerEngine {
       const engine = new CheckerEngine(config, health, reconciler, ipvs, ctx, owns);
       await reconciler.start();
       health.onTransition((t) => engine.onTransition(t));
-      health.start();
+      // the table from the initial verdicts (up unless alpha) first, then the checks: at tens of
+      // thousands of real servers the first checks would otherwise compete with programming it
       await engine.recompute('start: configured table', true);
+      health.start();
       ctx.log.info(
         { op: 'checker.start', virtualServers: config.virtualServers.length, checks: health.snapshot().distinctChecks },
         `checker engine started: ${config.virtualServers.length} virtual server(s), ${health.snapshot().distinctChecks} distinct check(s)`,
