@@ -12,8 +12,11 @@ export interface VrrpInstanceReport extends Omit<InstanceStatus, 'since' | 'last
   readonly lastTransition?: { readonly from: string; readonly to: string; readonly reason: string; readonly at: string };
 }
 
+/** Date.now() − performance.now(), taken once: a time converted twice must read the same (status is compared across calls). */
+const WALL_OFFSET = Date.now() - performance.now();
+
 /** The engine's snapshot with its monotonic times turned into wall-clock times (they only make sense in this process). */
-export function vrrpReport(snap: readonly InstanceStatus[], now = performance.now(), wallNow = Date.now()): VrrpInstanceReport[] {
+export function vrrpReport(snap: readonly InstanceStatus[], now = performance.now(), wallNow = WALL_OFFSET + now): VrrpInstanceReport[] {
   const wall = (mono: number) => new Date(wallNow - (now - mono)).toISOString();
   return snap.map((v) => {
     const { lastTransition: lt, ...rest } = v;
