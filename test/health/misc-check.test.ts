@@ -82,8 +82,12 @@ t.test('user: the program runs as the configured user', { skip: process.getuid?.
   fs.chmodSync(dir, 0o777);
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const out = path.join(dir, 'uid');
+  // a copy nobody can read: a clone of the repository may sit in a folder only root can enter
+  const script = path.join(dir, 'misc.sh');
+  fs.copyFileSync(SCRIPT, script);
+  fs.chmodSync(script, 0o755);
   const cks = compile(`MISC_CHECK {
-        misc_path "/bin/sh ${SCRIPT} whoami ${out}"
+        misc_path "/bin/sh ${script} whoami ${out}"
         user nobody
       }`);
   const r = await probeFor(cks[0]!)();
