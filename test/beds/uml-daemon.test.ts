@@ -117,6 +117,19 @@ t.test('a table changed by hand is put right', async (t) => {
   t.same(dests('dests-hand-fixed.txt'), ['198.51.100.11:80 10', '198.51.100.12:80 10', '198.51.100.13:80 10']);
 });
 
+t.test('the checker child dies: the VIP does not move, IPVS is untouched, the child comes back', async (t) => {
+  t.match(file('checker-pid-before').trim(), /^\d+$/, 'found the checker child');
+  t.equal(file('vip-kept-during-checker-restart').trim(), 'yes', 'dir1 held the VIP throughout');
+  type Child = { kind: string; state: string; restarts: number; pid?: number };
+  const st = json('status-after-checker-kill.json') as { children?: Child[]; checker?: { ipvs?: { writes?: number } } };
+  const ck = st.children?.find((c) => c.kind === 'checker');
+  t.equal(ck?.state, 'running', 'restarted');
+  t.ok((ck?.restarts ?? 0) >= 1, `restart counted (${ck?.restarts})`);
+  t.not(String(ck?.pid), file('checker-pid-before').trim(), 'a new process');
+  t.equal(st.checker?.ipvs?.writes, 0, 'the new checker adopted the table: zero writes');
+  t.equal(file('ipvs-after-checker-kill.txt'), file('ipvs-before-checker-kill.txt'), 'the kernel table is unchanged');
+});
+
 t.test('reload under traffic: the new weight, no VRRP transition, checks keep their counters', async (t) => {
   t.equal(file('reload.status').trim(), '0', file('reload.out'));
   t.ok(Number.isFinite(at('reload-applied')), 'rs3 at weight 5 in the kernel');

@@ -106,6 +106,22 @@ dests dir1 >"$O/dests-hand-changed.txt"
 wait_for 20 dest_weight_is dir1 "$LAB_RS1" 10 && wait_for 20 dest_weight_is dir1 "$LAB_RS3" 10 && mark hand-fixed
 dests dir1 >"$O/dests-hand-fixed.txt"
 
+# the checker child dies: the VIP stays where it is, IPVS is untouched, the supervisor restarts it
+mark checker-kill
+sup=$(cat /run/vigil-dir1.pid)
+ck=$(for p in $(pgrep -P "$sup"); do tr '\0' ' ' <"/proc/$p/cmdline" | grep -q ' checker $' && echo "$p"; done)
+echo "$ck" >"$O/checker-pid-before"
+ip netns exec dir1 ipvsadm -Sn >"$O/ipvs-before-checker-kill.txt"
+kill -KILL $ck
+vip_kept=yes
+for i in $(seq 20); do has_vip dir1 || vip_kept=no; sleep 0.2; done
+echo $vip_kept >"$O/vip-kept-during-checker-restart"
+wait_for 60 status_json dir1 status-after-checker-kill
+sleep 3
+status_json dir1 status-after-checker-kill
+ip netns exec dir1 ipvsadm -Sn >"$O/ipvs-after-checker-kill.txt"
+mark checker-back
+
 # reload under traffic: rs3 weight 10 -> 5
 status_json dir1 status-before-reload
 awk 'BEGIN{n=0} /real_server 198.51.100.13/ {n=1} n==1 && /weight 10/ {sub(/weight 10/, "weight 5"); n=0} {print}' /tmp/vigil.conf >/tmp/vigil.conf.new && cat /tmp/vigil.conf.new >/tmp/vigil.conf
