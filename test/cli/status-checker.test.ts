@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import { compileText } from '../../src/config/compile.js';
 import { ControlServer } from '../../src/control/server.js';
 import { CheckerEngine } from '../../src/daemon/checker-child.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
-import { until } from '../helpers/net-fixtures.js';
+import { toggleHttpServer, until } from '../helpers/net-fixtures.js';
 
 /*
  * `vigil status`'s checker part from a real report: the checker engine runs real HTTP checks
@@ -19,33 +18,7 @@ import { until } from '../helpers/net-fixtures.js';
  * lost, IPVS writes failing. The last test asks over a real control socket, as the CLI does.
  */
 
-interface Srv {
-  port: number;
-  close(): Promise<void>;
-  open(): Promise<void>;
-}
-
-async function server(): Promise<Srv> {
-  let s: http.Server | undefined;
-  const self: Srv = {
-    port: 0,
-    open: async () => {
-      s = http.createServer((_req, res) => res.end('ok\n'));
-      s.keepAliveTimeout = 1;
-      await new Promise<void>((res) => s!.listen(self.port, '127.0.0.1', () => res()));
-      self.port = (s.address() as net.AddressInfo).port;
-    },
-    close: async () => {
-      const x = s;
-      s = undefined;
-      if (!x) return;
-      x.closeAllConnections();
-      await new Promise<void>((res) => x.close(() => res()));
-    },
-  };
-  await self.open();
-  return self;
-}
+const server = toggleHttpServer;
 
 const check = `    HTTP_GET {
       url {

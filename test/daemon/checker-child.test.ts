@@ -1,11 +1,9 @@
-import http from 'node:http';
-import net from 'node:net';
 import t from 'tap';
 import pino from 'pino';
 import { compileText } from '../../src/config/compile.js';
-import { CheckerEngine } from '../../src/daemon/checker-child.js';
+import { CheckerEngine, resyncFromEnv } from '../../src/daemon/checker-child.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
-import { until } from '../helpers/net-fixtures.js';
+import { toggleHttpServer, until } from '../helpers/net-fixtures.js';
 
 /*
  * The checker child's engine end to end on the host: real HTTP servers on loopback, the real
@@ -16,33 +14,7 @@ import { until } from '../helpers/net-fixtures.js';
  * writes only that destination; stop leaves the table in place.
  */
 
-interface Srv {
-  port: number;
-  close(): Promise<void>;
-  open(): Promise<void>;
-}
-
-async function server(): Promise<Srv> {
-  let s: http.Server | undefined;
-  const self: Srv = {
-    port: 0,
-    open: async () => {
-      s = http.createServer((_req, res) => res.end('ok\n'));
-      s.keepAliveTimeout = 1;
-      await new Promise<void>((res) => s!.listen(self.port, '127.0.0.1', () => res()));
-      self.port = (s.address() as net.AddressInfo).port;
-    },
-    close: async () => {
-      const x = s;
-      s = undefined;
-      if (!x) return;
-      x.closeAllConnections();
-      await new Promise<void>((res) => x.close(() => res()));
-    },
-  };
-  await self.open();
-  return self;
-}
+const server = toggleHttpServer;
 
 function conf(ports: number[], inhibit: number[] = []): string {
   const rs = ports.map(
@@ -141,4 +113,14 @@ t.test('a restart adopts the table with zero writes; a reload writes only the di
   t.ok(after.checks >= checksBefore, 'an unchanged check keeps its counters across the reload');
   t.equal(after.since, before.since, 'and its state');
   t.same(Object.keys(await destWeights(ipvs)).length, 3);
+});
+
+t.test('VIGIL_IPVS_RESYNC_MS: a good value is used, a bad one is logged and the default kept', async (t) => {
+  const warnings: string[] = [];
+  const spy = { warn: (_o: object, m: string) => warnings.push(m) } as unknown as Parameters<typeof resyncFromEnv>[1];
+  t.equal(resyncFromEnv({}, spy), undefined, 'unset: default');
+  t.equal(resyncFromEnv({ VIGIL_IPVS_RESYNC_MS: '2000' }, spy), 2000);
+  for (const bad of ['2s', '50', '3600001', '1.5']) t.equal(resyncFromEnv({ VIGIL_IPVS_RESYNC_MS: bad }, spy), undefined, `'${bad}' refused`);
+  t.equal(warnings.length, 4, 'each bad value logged once');
+  t.match(warnings[0], /VIGIL_IPVS_RESYNC_MS must be an integer from 100 to 3600000 \(ms\); got '2s'/);
 });

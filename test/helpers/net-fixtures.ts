@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -228,4 +229,34 @@ export function expiredCert(): { key: string; cert: string } | undefined {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** An HTTP server on 127.0.0.1 answering `ok` that can be closed and opened again on the same port. */
+export interface ToggleServer {
+  port: number;
+  close(): Promise<void>;
+  open(): Promise<void>;
+}
+
+/** Starts a ToggleServer (open, on a free port). */
+export async function toggleHttpServer(): Promise<ToggleServer> {
+  let s: http.Server | undefined;
+  const self: ToggleServer = {
+    port: 0,
+    open: async () => {
+      s = http.createServer((_req, res) => res.end('ok\n'));
+      s.keepAliveTimeout = 1;
+      await new Promise<void>((res) => s!.listen(self.port, '127.0.0.1', () => res()));
+      self.port = (s.address() as net.AddressInfo).port;
+    },
+    close: async () => {
+      const x = s;
+      s = undefined;
+      if (!x) return;
+      x.closeAllConnections();
+      await new Promise<void>((res) => x.close(() => res()));
+    },
+  };
+  await self.open();
+  return self;
 }

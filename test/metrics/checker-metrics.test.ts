@@ -1,4 +1,3 @@
-import http from 'node:http';
 import net from 'node:net';
 import t from 'tap';
 import pino from 'pino';
@@ -7,7 +6,7 @@ import { compileText } from '../../src/config/compile.js';
 import { CheckerEngine } from '../../src/daemon/checker-child.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
 import { type CheckerMetricsReport, asCheckerReport, checkerMetrics, serveMetrics } from '../../src/metrics/server.js';
-import { until } from '../helpers/net-fixtures.js';
+import { toggleHttpServer, until } from '../helpers/net-fixtures.js';
 
 /*
  * The checker metrics scraped over HTTP from serveMetrics, fed by a real checker engine: real HTTP
@@ -17,33 +16,7 @@ import { until } from '../helpers/net-fixtures.js';
  * failed-writes counter and the converged gauge.
  */
 
-interface Srv {
-  port: number;
-  close(): Promise<void>;
-  open(): Promise<void>;
-}
-
-async function server(): Promise<Srv> {
-  let s: http.Server | undefined;
-  const self: Srv = {
-    port: 0,
-    open: async () => {
-      s = http.createServer((_req, res) => res.end('ok\n'));
-      s.keepAliveTimeout = 1;
-      await new Promise<void>((res) => s!.listen(self.port, '127.0.0.1', () => res()));
-      self.port = (s.address() as net.AddressInfo).port;
-    },
-    close: async () => {
-      const x = s;
-      s = undefined;
-      if (!x) return;
-      x.closeAllConnections();
-      await new Promise<void>((res) => x.close(() => res()));
-    },
-  };
-  await self.open();
-  return self;
-}
+const server = toggleHttpServer;
 
 function conf(a: number, b: number): string {
   const rs = (p: number, w: number) => `  real_server 127.0.0.1 ${p} {
