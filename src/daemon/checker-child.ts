@@ -12,6 +12,7 @@ import { rsName, vsName } from '../health/names.js';
 import { NotifyQueues } from '../health/notify.js';
 import type { HealthTransition, RsView, Verdicts } from '../health/views.js';
 import { realClock } from '../util/clock.js';
+import { SyncDaemonControl, wantedDaemons } from '../vrrp/sync-daemon.js';
 import type { ChildContext, ChildEngine } from './child-engine.js';
 
 /*
@@ -91,6 +92,8 @@ export class CheckerEngine {
   private stopped = false;
   /** Date.now() − performance.now(), taken once so a time reads the same in every status. */
   private readonly wallOffset = Date.now() - performance.now();
+  /** lvs_sync_daemon without a vrrp instance: both daemons run here (keepalived's checker does the same). */
+  private syncd: SyncDaemonControl | undefined;
 
   private constructor(
     private config: Config,
@@ -124,6 +127,7 @@ export class CheckerEngine {
       // thousands of real servers the first checks would otherwise compete with programming it
       await engine.recompute('start: configured table', true);
       health.start();
+      await engine.followSyncd('start');
       ctx.log.info(
         { op: 'checker.start', virtualServers: config.virtualServers.length, checks: health.snapshot().distinctChecks },
         `checker engine started: ${config.virtualServers.length} virtual server(s), ${health.snapshot().distinctChecks} distinct check(s)`,
@@ -133,6 +137,19 @@ export class CheckerEngine {
       if (owns) ipvs.close();
       throw e;
     }
+  }
+
+  /**
+   * keepalived's check_daemon: an lvs_sync_daemon that names no vrrp_instance runs both the master
+   * and the backup daemon from the checker process, and stops them on exit. With an instance the
+   * VRRP child drives it (vrrp/sync-daemon.ts) and the checker leaves it alone.
+   */
+  private followSyncd(reason: string, stopping = false): Promise<void> {
+    const cfg = this.config.globalDefs.lvsSyncDaemon;
+    const mine = cfg !== undefined && cfg.instance === undefined;
+    if (!mine && !this.syncd) return Promise.resolve();
+    this.syncd ??= new SyncDaemonControl(async () => this.ipvs, this.ctx.log);
+    return this.syncd.set(mine && !stopping ? wantedDaemons(cfg, 0, 'both') : [], reason);
   }
 
   private onTransition(t: HealthTransition): void {
@@ -170,6 +187,7 @@ export class CheckerEngine {
     this.health.update(next);
     await this.recompute('reload', false);
     await this.reconciler.idle();
+    await this.followSyncd('reload');
     return { distinctChecksBefore: before, distinctChecksAfter: this.health.snapshot().distinctChecks, ipvsWrites: this.reconciler.writes - writesBefore };
   }
 
@@ -224,6 +242,7 @@ export class CheckerEngine {
     this.health.stop();
     this.reconciler.stop();
     await this.reconciler.idle();
+    await this.followSyncd('stop', true);
     const how = this.config.globalDefs.lvsFlushOnStop;
     try {
       if (how === 'vs') await this.reconciler.removeManaged('stop: lvs_flush_on_stop VS');

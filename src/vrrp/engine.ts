@@ -21,6 +21,7 @@ import { FileTracker } from './track-file.js';
 import { type TrackReadings, effectivePriority, trackState } from './tracking.js';
 import { NotifyFifo } from './notify-fifo.js';
 import { type InstanceUpdate, planVrrpReload, stableJson, vipKernelKey, vipText } from './reload-diff.js';
+import { type IpvsOpener, SyncDaemonControl, type SyncdStatus, syncRole, wantedDaemons } from './sync-daemon.js';
 
 /** A problem that stops the engine from starting (unknown interface, no source address...). */
 export class EngineError extends Error {
@@ -48,6 +49,8 @@ export interface InstanceStatus {
   /** Priority-0 adverts sent (graceful stop, fault) and received (the master leaving). */
   readonly priorityZeroSent: number;
   readonly priorityZeroReceived: number;
+  /** The IPVS sync daemon, on the instance lvs_sync_daemon names. */
+  readonly syncDaemon?: SyncdStatus;
 }
 
 /** An instance as it runs, for the keepalived-style data dump. */
@@ -103,6 +106,8 @@ export interface EngineDeps {
   readonly log: Logger;
   readonly clock?: Clock;
   readonly rtnl?: Rtnl;
+  /** Opens IPVS for lvs_sync_daemon (default: the generic-netlink driver, opened only when configured). */
+  readonly ipvs?: IpvsOpener;
 }
 
 /**
@@ -130,6 +135,8 @@ export class VrrpEngine {
   private stopped = false;
   /** Reloads run one at a time. */
   private reloading: Promise<unknown> = Promise.resolve();
+  /** The IPVS sync daemon (lvs_sync_daemon with an instance); created when first configured. */
+  private syncd: SyncDaemonControl | undefined;
 
   private constructor(
     private config: Config,
@@ -339,7 +346,11 @@ export class VrrpEngine {
           },
         },
         onTransition: (t) => this.transition(inst, t),
-        onEvent: (reason) => log.info({ op: 'vrrp.event', instance: vi.name, reason }, reason),
+        onEvent: (reason) => {
+          log.info({ op: 'vrrp.event', instance: vi.name, reason }, reason);
+          // the end of an adopting start is an event, not a transition: the daemon may go back to backup
+          if (vi.name === this.config.globalDefs.lvsSyncDaemon?.instance && !this.stopped) void this.followSyncd(reason);
+        },
         onLowerPriority: (from, prio) => {
           log.info({ op: 'vrrp.lower_priority', instance: vi.name, from, priority: prio }, `(${vi.name}) master received a lower priority (${prio}) advert from ${from}`);
           if (vi.notifyMasterRxLowerPri) inst.notify.push(splitCommand(vi.notifyMasterRxLowerPri.command));
@@ -403,6 +414,20 @@ export class VrrpEngine {
     for (const inst of this.insts.values()) await this.startInstance(inst, addrs);
     for (const tr of this.trackers.values()) tr.start();
     for (const f of this.files.values()) f.start();
+    await this.followSyncd('start');
+  }
+
+  /**
+   * Points the IPVS sync daemon at the state of the instance lvs_sync_daemon names (sync-daemon.ts):
+   * master daemon while it is MASTER, backup daemon otherwise, none once stopped or unconfigured.
+   */
+  private followSyncd(reason: string): Promise<void> {
+    const cfg = this.config.globalDefs.lvsSyncDaemon;
+    const inst = cfg?.instance !== undefined ? this.insts.get(cfg.instance) : undefined;
+    if (!inst && !this.syncd) return Promise.resolve();
+    const role = inst && !this.stopped ? syncRole(inst.runner.state.phase, inst.runner.state.adopting === true) : 'none';
+    this.syncd ??= new SyncDaemonControl(this.deps.ipvs ?? (async () => (await import('../ipvs/driver.js')).IpvsDriver.open()), this.deps.log, cfg?.instance);
+    return this.syncd.set(wantedDaemons(inst ? cfg : undefined, inst?.cfg.vrid ?? 0, role), inst ? `${reason} (${inst.cfg.name} is ${inst.runner.state.phase})` : reason);
   }
 
   /**
@@ -434,6 +459,8 @@ export class VrrpEngine {
     for (const tr of this.trackers.values()) tr.stop();
     for (const f of this.files.values()) f.stop();
     await Promise.all([...this.insts.values()].map((i) => i.runner.stop()));
+    await this.followSyncd('shutdown');
+    this.syncd?.close();
     for (const st of this.snapshot()) {
       const drops = Object.fromEntries(Object.entries(st.drops).filter(([, n]) => n > 0));
       this.deps.log.info({ op: 'vrrp.counters', instance: st.name, sent: st.advertsSent, received: st.advertsReceived, drops }, `(${st.name}) adverts sent ${st.advertsSent}, received ${st.advertsReceived}, dropped ${JSON.stringify(drops)}`);
@@ -549,6 +576,7 @@ export class VrrpEngine {
     for (const u of inPlace) this.reevaluate(built.get(u.name)!);
     for (const tr of newTrackers.values()) tr.start();
     for (const f of newFiles.values()) f.start();
+    await this.followSyncd('reload');
     return {
       kept: plan.keep,
       added: plan.add,
@@ -638,6 +666,7 @@ export class VrrpEngine {
         releasedMaster: i.releasedMaster,
         priorityZeroSent: i.p0Sent,
         priorityZeroReceived: i.p0Received,
+        ...(this.syncd && this.config.globalDefs.lvsSyncDaemon?.instance === i.cfg.name ? { syncDaemon: this.syncd.status() } : {}),
       };
     });
   }
@@ -700,6 +729,7 @@ export class VrrpEngine {
     if (specific) inst.notify.push(splitCommand(specific.command));
     if (vi.notify) inst.notify.push([...splitCommand(vi.notify.command), 'INSTANCE', vi.name, t.to === 'INIT' ? 'STOP' : t.to, String(t.priority)]);
     this.fifo?.write(`INSTANCE "${vi.name}" ${t.to === 'INIT' ? 'STOP' : t.to} ${t.priority}`);
+    if (vi.name === this.config.globalDefs.lvsSyncDaemon?.instance && !this.stopped) void this.followSyncd(`${t.from}→${t.to}`);
     this.sync(inst, t);
   }
 

@@ -1,0 +1,179 @@
+import type { Logger } from 'pino';
+import type { LvsSyncDaemon } from '../config/schema/global-args.js';
+import type { Ipvs } from '../ipvs/ipvs.js';
+import { type SyncDaemon, type SyncState, syncDaemonText } from '../ipvs/types.js';
+import type { Phase } from './fsm.js';
+
+/*
+ * `lvs_sync_daemon IF VRRP_INSTANCE ...` (global_defs): the IPVS connection-sync daemon follows
+ * the named instance, as keepalived's VRRP process drives it (vrrp.c, vrrp_scheduler.c,
+ * vrrp_daemon.c, ipvswrapper.c ipvs_syncd_master/backup):
+ *   - start: the backup daemon (keepalived first stops any daemon an abnormal exit left);
+ *   - the instance becomes MASTER: stop the backup daemon, start the master daemon;
+ *   - it leaves MASTER (BACKUP or FAULT): stop the master daemon, start the backup daemon;
+ *   - stop: the running daemon is stopped;
+ *   - reload: when the sync settings changed, the daemon is restarted with the new ones.
+ * vigil reconciles instead of replaying commands: the wanted daemons are computed from the
+ * instance's phase (pure, below) and only the difference with what the kernel runs is applied,
+ * so a restarted VRRP child that finds the right daemon running (even after kill -9) leaves it.
+ * One difference: an adopting start (a killed master's child restarting with its VIPs still in
+ * place) keeps the master daemon while it listens, instead of flapping it to backup and back.
+ */
+
+/** The role the sync daemon takes for an instance phase; 'none' once the instance stopped. */
+export function syncRole(phase: Phase, adopting: boolean): SyncState | 'none' {
+  if (phase === 'MASTER' || (phase === 'BACKUP' && adopting)) return 'master';
+  if (phase === 'BACKUP' || phase === 'FAULT') return 'backup';
+  return 'none';
+}
+
+/**
+ * The daemons wanted for `role` (pure). The sync id defaults to the instance's VRID (keepalived:
+ * "syncid default is vrid of instance"); unset options take the kernel's defaults.
+ */
+export function wantedDaemons(cfg: LvsSyncDaemon | undefined, vrid: number, role: SyncState | 'none' | 'both'): SyncDaemon[] {
+  if (!cfg || role === 'none') return [];
+  const base = {
+    ifname: cfg.interface,
+    syncId: cfg.syncId ?? vrid,
+    ...(cfg.maxlen !== undefined ? { maxlen: cfg.maxlen } : {}),
+    ...(cfg.group !== undefined ? { group: cfg.group } : {}),
+    ...(cfg.port !== undefined ? { port: cfg.port } : {}),
+    ...(cfg.ttl !== undefined ? { ttl: cfg.ttl } : {}),
+  };
+  const states: SyncState[] = role === 'both' ? ['master', 'backup'] : [role];
+  return states.map((state) => ({ state, ...base }));
+}
+
+/** True when the kernel's daemon `have` is what `want` asks for (options left unset take any kernel default). */
+export function daemonMatches(have: SyncDaemon, want: SyncDaemon): boolean {
+  return (
+    have.state === want.state &&
+    have.ifname === want.ifname &&
+    have.syncId === want.syncId &&
+    (want.maxlen === undefined || have.maxlen === want.maxlen) &&
+    (want.group === undefined || have.group === want.group) &&
+    (want.port === undefined || have.port === want.port) &&
+    (want.ttl === undefined || have.ttl === want.ttl)
+  );
+}
+
+/** What to do to go from the kernel's daemons to the wanted ones: stops first (keepalived's order), then starts. */
+export interface SyncdPlan {
+  readonly stop: readonly SyncState[];
+  readonly start: readonly SyncDaemon[];
+}
+
+/** The difference between running and wanted daemons (pure). A daemon with other settings is stopped and started again. */
+export function planSyncd(kernel: readonly SyncDaemon[], want: readonly SyncDaemon[]): SyncdPlan {
+  const stop: SyncState[] = [];
+  const start: SyncDaemon[] = [];
+  for (const state of ['backup', 'master'] as const) {
+    const have = kernel.find((d) => d.state === state);
+    const w = want.find((d) => d.state === state);
+    if (have && w && daemonMatches(have, w)) continue;
+    if (have) stop.push(state);
+    if (w) start.push(w);
+  }
+  return { stop, start };
+}
+
+/** What `vigil status` shows of the sync daemon. */
+export interface SyncdStatus {
+  readonly instance?: string;
+  /** The daemons vigil wants now ('master', 'backup'). */
+  readonly wanted: readonly string[];
+  /** The daemons the kernel ran at the last change, as `master sync daemon eth1 id 51`. */
+  readonly running: readonly string[];
+  readonly lastChange?: { readonly reason: string; readonly at: string };
+  readonly error?: string;
+}
+
+/** Opens the IPVS socket (lazily: only a configuration with lvs_sync_daemon needs it). */
+export type IpvsOpener = () => Promise<Ipvs>;
+
+/**
+ * Keeps the kernel's sync daemons as wanted: `set()` replaces the wanted set and one loop applies
+ * the difference (reading the kernel first), one change at a time; a burst of calls coalesces
+ * into the last one. Every change is logged once with its reason.
+ */
+export class SyncDaemonControl {
+  private ipvs: Ipvs | undefined;
+  private want: readonly SyncDaemon[] = [];
+  private reason = '';
+  private dirty = false;
+  private loop: Promise<void> | undefined;
+  private running: readonly SyncDaemon[] = [];
+  private lastChange: SyncdStatus['lastChange'];
+  private error: string | undefined;
+
+  constructor(
+    private readonly open: IpvsOpener,
+    private readonly log: Logger,
+    private readonly instance?: string,
+  ) {}
+
+  /** Wants exactly `daemons`; resolves when the kernel runs them (or the attempt failed and was logged). */
+  set(daemons: readonly SyncDaemon[], reason: string): Promise<void> {
+    this.want = daemons;
+    this.reason = reason;
+    this.dirty = true;
+    this.loop ??= this.run();
+    return this.loop;
+  }
+
+  /** The wanted and running daemons for `vigil status`. */
+  status(): SyncdStatus {
+    return {
+      ...(this.instance !== undefined ? { instance: this.instance } : {}),
+      wanted: this.want.map((d) => d.state),
+      running: this.running.map((d) => syncDaemonText(d)),
+      ...(this.lastChange ? { lastChange: this.lastChange } : {}),
+      ...(this.error !== undefined ? { error: this.error } : {}),
+    };
+  }
+
+  /** Closes the IPVS socket (the daemons stay as they are). */
+  close(): void {
+    this.ipvs?.close();
+    this.ipvs = undefined;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.drain();
+    } finally {
+      // in the same microtask as the last dirty check: a set() from now on starts a new loop
+      this.loop = undefined;
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      const want = this.want;
+      const reason = this.reason;
+      try {
+        this.ipvs ??= await this.open();
+        const plan = planSyncd(await this.ipvs.daemons(), want);
+        for (const state of plan.stop) {
+          await this.ipvs.stopDaemon(state).catch((e: unknown) => {
+            // ESRCH: it stopped on its own meanwhile; that is what we wanted
+            if ((e as { code?: string }).code !== 'ESRCH') throw e;
+          });
+          this.log.info({ op: 'ipvs.syncd.stop', state, reason }, `stopped the ${state} sync daemon: ${reason}`);
+        }
+        for (const d of plan.start) {
+          await this.ipvs.startDaemon(d);
+          this.log.info({ op: 'ipvs.syncd.start', state: d.state, ifname: d.ifname, syncId: d.syncId, reason }, `started the ${syncDaemonText(d)}: ${reason}`);
+        }
+        this.running = await this.ipvs.daemons();
+        if (plan.stop.length + plan.start.length > 0) this.lastChange = { reason, at: new Date().toISOString() };
+        this.error = undefined;
+      } catch (e) {
+        this.error = (e as Error).message;
+        this.log.error({ op: 'ipvs.syncd', reason, err: e }, `sync daemon not as wanted (${want.map((d) => d.state).join(', ') || 'none'}): ${(e as Error).message}`);
+      }
+    }
+  }
+}
