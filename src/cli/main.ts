@@ -8,6 +8,7 @@ import { runCommand, runHelp } from './run.js';
 import { reloadCommand, reloadHelp } from './reload.js';
 import { statusCommand, statusHelp } from './status.js';
 import { realserverCommand, realserverHelp } from './realserver.js';
+import { failoverCommand, failoverHelp } from './failover.js';
 import { UsageError, type Io, processIo } from './io.js';
 
 /** A CLI command: its one-line summary, its help text and its entry point. */
@@ -23,6 +24,7 @@ const commands: Record<string, Command> = {
   genhash: { summary: 'print the MD5 of a URL body for a url digest, as keepalived genhash', help: genhashHelp, run: genhashCommand },
   status: { summary: 'show what the running daemon is doing (exit 1 when degraded, 3 when unreachable)', help: statusHelp, run: statusCommand },
   reload: { summary: 'make the running daemon re-read its configuration (as SIGHUP); exit 5 on config errors', help: reloadHelp, run: reloadCommand },
+  failover: { summary: 'hand the VIPs to the peer and hold BACKUP (maintenance) until --release or a timeout', help: failoverHelp, run: failoverCommand },
   realserver: { summary: 'set up this machine as an LVS tunnel-mode real server (tunl0, VIPs, sysctls); --check, --undo', help: realserverHelp, run: realserverCommand },
   'config-reference': {
     summary: 'print the reference of every keepalived.conf keyword vigil accepts (Markdown)',

@@ -47,6 +47,10 @@ export interface VrrpStatus {
   advertsSent: number;
   advertsReceived: number;
   drops: Record<string, number>;
+  /** `vigil failover` holds it in BACKUP. */
+  override?: { by: string; reason: string; since: string; until?: string };
+  /** The IPVS sync daemon following this instance (lvs_sync_daemon). */
+  syncDaemon?: { wanted: string[]; running: string[]; error?: string };
 }
 
 /** One child process of the daemon (supervisor.ts ChildStatus). */
@@ -242,6 +246,8 @@ export function renderStatus(st: StatusResult, color: boolean, now: number = Dat
     const extra = [`adverts sent ${v.advertsSent}, received ${v.advertsReceived}`];
     if (drops.length) extra.push(`dropped: ${drops.map(([k, n]) => `${k}=${n}`).join(' ')}`);
     out.push(`  ${v.name}: ${extra.join('; ')}`);
+    if (v.override) out.push(`  ${v.name}: ${paint('33;1', 'HELD IN BACKUP')} by ${v.override.by} since ${v.override.since}${v.override.until ? ` until ${v.override.until}` : ' until released'}: ${v.override.reason}`);
+    if (v.syncDaemon) out.push(`  ${v.name}: sync daemon ${v.syncDaemon.running.join(', ') || 'none running'}${v.syncDaemon.error ? paint('31;1', ` (wanted ${v.syncDaemon.wanted.join(', ')}: ${v.syncDaemon.error})`) : ''}`);
   }
   const vrrpChild = st.children?.find((c) => c.kind === 'vrrp');
   if (st.vrrp.length === 0) out.push(vrrpChild && vrrpChild.state !== 'running' ? `  (VRRP child ${vrrpChild.state}: no instance data)` : '  (no vrrp_instance configured)');

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/compile.js';
+import type { Hold } from '../vrrp/override.js';
 import type { ChildKind, DumpKind } from './ipc.js';
 
 /**
@@ -16,6 +17,8 @@ export interface ChildEngine {
   reload(config: Config): Promise<unknown>;
   /** A keepalived-style text dump (SIGUSR1 data, SIGUSR2 stats); '' when the child has none. */
   dump(kind: DumpKind): string;
+  /** Operator holds (`vigil failover`), the whole set; only the VRRP child has them. */
+  override?(holds: Readonly<Record<string, Hold>>): unknown;
   /** Graceful stop (VRRP: priority-0 adverts, VIPs released); resolves when done. */
   stop(): Promise<void>;
 }

@@ -93,7 +93,8 @@ function main(): void {
           return;
         }
         try {
-          const result = m.op === 'status' ? engine.status() : m.op === 'dump' ? engine.dump(m.kind) : await engine.reload(m.config);
+          if (m.op === 'override' && !engine.override) throw new Error(`the ${kind} child has no overrides`);
+          const result = m.op === 'status' ? engine.status() : m.op === 'dump' ? engine.dump(m.kind) : m.op === 'override' ? engine.override!(m.holds) : await engine.reload(m.config);
           send({ t: 'reply', id: m.id, ok: true, result });
         } catch (err) {
           send({ t: 'reply', id: m.id, ok: false, error: (err as Error).message });

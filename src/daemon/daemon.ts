@@ -18,6 +18,7 @@ import { version } from '../version.js';
 import type { RunFlags } from './flags.js';
 import type { ChildKind, DumpKind } from './ipc.js';
 import { type ChildStatus, type ReloadOutcome, Supervisor, removePidFile, writePidFile } from './supervisor.js';
+import { FailoverControl, failoverMetrics } from './failover.js';
 
 /** Compiles keepalived.conf as `vigil run` and every reload do: with this host's interface checks. */
 export function compileConfig(file: string, configId: string | undefined): CompileResult {
@@ -93,6 +94,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const startedAt = new Date().toISOString();
   const reloads: ReloadStats = { ok: 0, failed: 0 };
   let giveUp: (why: string) => void = () => {};
+  let failover: FailoverControl | undefined;
   const sup = new Supervisor({
     kinds: o.kinds,
     config: o.config,
@@ -102,7 +104,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     respawn: o.flags.respawn,
     ...(o.entry !== undefined ? { entry: o.entry } : {}),
     onGiveUp: (kind, why) => giveUp(`${kind} child ${why} and respawn is off (-R)`),
+    onReady: (kind) => (kind === 'vrrp' ? failover?.resend() : undefined),
   });
+  failover = new FailoverControl({ sup, log, file: path.join(settings.stateDir, 'failover.json') });
 
   const status = async (): Promise<DaemonStatus> => {
     const st = await sup.status();
@@ -127,6 +131,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       for (const d of diagnostics) log.warn({ op: 'reload', via, diagnostic: d }, d);
       const children = await sup.reload(r.config);
       const ok = children.every((c) => c.ok);
+      if (ok) await failover?.reloaded(r.config);
       if (ok) reloads.ok++;
       else reloads.failed++;
       const summary = children.map((c) => `${c.kind}: ${c.ok ? (c.note ?? 'applied') : `failed: ${c.error}`}`).join('; ');
@@ -176,7 +181,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   };
 
   // The control socket first: a second vigil must refuse before it touches any VIP.
-  const control = new ControlServer(settings.socket, { status: () => status(), reload: () => reload('vigil reload') }, log);
+  const control = new ControlServer(settings.socket, { status: () => status(), reload: () => reload('vigil reload'), failover: (p) => failover!.handle(p) }, log);
   try {
     await control.listen();
   } catch (e) {
@@ -187,6 +192,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   }
   if (o.flags.pidFile) writePidFile(o.flags.pidFile, process.pid, log);
   const cleanup = async () => {
+    failover?.close();
     await control.close();
     if (o.flags.pidFile) removePidFile(o.flags.pidFile, process.pid);
   };
@@ -207,6 +213,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     const reg = vrrpRegistry(() => (last?.vrrp ?? []) as VrrpMetricsInstance[]);
     daemonMetrics(reg, { children: () => last?.children ?? [], reloads: () => reloads });
     checkerMetrics(reg, () => asCheckerReport(last?.['checker']));
+    failoverMetrics(reg, failover);
     try {
       closeMetrics = await serveMetrics(settings.metricsListen, reg, log, async () => {
         last = await status();

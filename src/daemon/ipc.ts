@@ -9,6 +9,7 @@
  *   child → supervisor   ready · fatal {message} · reply {id, ok, result | error}
  */
 import type { Config } from '../config/compile.js';
+import type { Hold } from '../vrrp/override.js';
 
 /** The kinds of child processes. The checker/IPVS child joins as 'checker'. */
 export type ChildKind = 'vrrp' | 'checker';
@@ -20,7 +21,7 @@ export const CHILD_KINDS: readonly ChildKind[] = ['vrrp', 'checker'];
 export type DumpKind = 'data' | 'stats';
 
 /** Requests the supervisor makes of a running child. */
-export type RequestOp = 'status' | 'reload' | 'dump';
+export type RequestOp = 'status' | 'reload' | 'dump' | 'override';
 
 /** What a child needs besides the configuration. */
 export interface ChildOptions {
@@ -34,6 +35,8 @@ export type ParentMessage =
   | { readonly t: 'request'; readonly id: number; readonly op: 'status' }
   | { readonly t: 'request'; readonly id: number; readonly op: 'reload'; readonly config: Config }
   | { readonly t: 'request'; readonly id: number; readonly op: 'dump'; readonly kind: DumpKind }
+  /** The whole set of operator holds (`vigil failover`), replacing the previous one. */
+  | { readonly t: 'request'; readonly id: number; readonly op: 'override'; readonly holds: Readonly<Record<string, Hold>> }
   | { readonly t: 'stop' };
 
 /** A message from a child to the supervisor. */
@@ -65,6 +68,15 @@ function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+function isHolds(v: unknown): v is Record<string, Hold> {
+  const r = record(v);
+  if (!r) return false;
+  return Object.values(r).every((h) => {
+    const o = record(h);
+    return o !== undefined && typeof o.by === 'string' && typeof o.reason === 'string' && typeof o.since === 'number' && (o.until === undefined || typeof o.until === 'number');
+  });
+}
+
 /** Validates a message received by a child. */
 export function parseParentMessage(v: unknown): ParentMessage | IpcReject {
   const m = record(v);
@@ -80,6 +92,7 @@ export function parseParentMessage(v: unknown): ParentMessage | IpcReject {
       if (!isId(m.id)) return { reject: "request: 'id' must be a non-negative integer" };
       if (m.op === 'status') return { t: 'request', id: m.id, op: 'status' };
       if (m.op === 'reload') return isConfig(m.config) ? { t: 'request', id: m.id, op: 'reload', config: m.config } : { reject: "reload: 'config' is not a compiled configuration" };
+      if (m.op === 'override') return isHolds(m.holds) ? { t: 'request', id: m.id, op: 'override', holds: m.holds } : { reject: "override: 'holds' must map instance names to {by, reason, since, until?}" };
       if (m.op === 'dump') return m.kind === 'data' || m.kind === 'stats' ? { t: 'request', id: m.id, op: 'dump', kind: m.kind } : { reject: "dump: 'kind' must be data or stats" };
       return { reject: `request: unknown op ${JSON.stringify(m.op)}` };
     case 'stop':

@@ -6,6 +6,7 @@ import type { Config } from '../config/compile.js';
 import { type Cancel, type Clock, realClock } from '../util/clock.js';
 import { RateLimiter } from '../util/rate-limit.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, RestartBackoff } from './backoff.js';
+import type { Hold } from '../vrrp/override.js';
 import { type ChildKind, type ChildOptions, type DumpKind, type ParentMessage, isReject, parseChildMessage } from './ipc.js';
 
 /** A child could not be started, or asked of something it cannot do now. */
@@ -76,6 +77,8 @@ export interface SupervisorOptions {
   readonly statusTimeoutMs?: number;
   /** Time a child has to apply a reload (default 60 s). */
   readonly reloadTimeoutMs?: number;
+  /** A child became ready (at start and after each restart): state it must get again is sent from here. */
+  readonly onReady?: (kind: ChildKind) => void;
   /** A child died and will not be restarted (respawn off): the daemon should stop. */
   readonly onGiveUp?: (kind: ChildKind, why: string) => void;
 }
@@ -222,6 +225,13 @@ export class Supervisor {
     return out;
   }
 
+  /** Sends the whole set of operator holds to a running child; rejects when it is not running (onReady sends them again). */
+  override(kind: ChildKind, holds: Readonly<Record<string, Hold>>): Promise<unknown> {
+    const c = this.children.find((x) => x.kind === kind);
+    if (!c) return Promise.reject(new SupervisorError('VIGIL_CHILD_UNAVAILABLE', `no ${kind} child`));
+    return this.request(c, { t: 'request', id: 0, op: 'override', holds }, this.o.statusTimeoutMs ?? 2000);
+  }
+
   /** The children's keepalived-style dump sections, in child order ('' from a child that is not running). */
   async dump(kind: DumpKind): Promise<string> {
     const parts = await Promise.all(
@@ -338,6 +348,7 @@ export class Supervisor {
         c.initial = false;
         this.o.log.info({ op: 'child.ready', child: c.kind, pid: proc.pid, restarts: c.restarts }, `${c.kind} child (pid ${proc.pid}) running`);
         c.settleReady?.resolve();
+        this.o.onReady?.(c.kind);
         return;
       case 'fatal':
         c.fatal = m.message;

@@ -43,6 +43,7 @@ export async function startVrrpChild(config: Config, ctx: ChildContext): Promise
   return {
     status: () => vrrpReport(engine.snapshot()),
     reload: (next) => engine.reload(next),
+    override: (holds) => engine.setHolds(holds),
     dump: (kind) =>
       kind === 'data'
         ? formatVrrpData(engine.running, engine.describe(), engine.scriptStates(), (mono) => Date.now() - (performance.now() - mono))

@@ -21,6 +21,7 @@ import { FileTracker } from './track-file.js';
 import { type TrackReadings, effectivePriority, trackState } from './tracking.js';
 import { NotifyFifo } from './notify-fifo.js';
 import { type InstanceUpdate, planVrrpReload, stableJson, vipKernelKey, vipText } from './reload-diff.js';
+import type { Hold } from './override.js';
 import { type IpvsOpener, SyncDaemonControl, type SyncdStatus, syncRole, wantedDaemons } from './sync-daemon.js';
 
 /** A problem that stops the engine from starting (unknown interface, no source address...). */
@@ -51,6 +52,8 @@ export interface InstanceStatus {
   readonly priorityZeroReceived: number;
   /** The IPVS sync daemon, on the instance lvs_sync_daemon names. */
   readonly syncDaemon?: SyncdStatus;
+  /** `vigil failover` holds this instance in BACKUP (times as ISO dates). */
+  readonly override?: { readonly by: string; readonly reason: string; readonly since: string; readonly until?: string };
 }
 
 /** An instance as it runs, for the keepalived-style data dump. */
@@ -137,6 +140,8 @@ export class VrrpEngine {
   private reloading: Promise<unknown> = Promise.resolve();
   /** The IPVS sync daemon (lvs_sync_daemon with an instance); created when first configured. */
   private syncd: SyncDaemonControl | undefined;
+  /** Instances `vigil failover` holds in BACKUP (the supervisor owns the holds and sends the whole set). */
+  private holds: Readonly<Record<string, Hold>> = {};
 
   private constructor(
     private config: Config,
@@ -217,7 +222,8 @@ export class VrrpEngine {
   private reevaluate(inst: Inst): void {
     if (this.stopped) return;
     const st = trackState(inst.cfg, this.groupOf.get(inst.cfg.name), this.scripts, this.trackFiles, this.readings);
-    inst.runner.setPriority(effectivePriority(inst.cfg.priority, st.weights));
+    // held by `vigil failover`: the lowest priority, so this node never preempts and any peer preempts it
+    inst.runner.setPriority(this.holds[inst.cfg.name] ? 1 : effectivePriority(inst.cfg.priority, st.weights));
     const faults = [...st.faults.values(), ...inst.syncFaults.values()];
     const phase = inst.runner.state.phase;
     if (faults.length > 0 && phase !== 'FAULT' && phase !== 'INIT') inst.runner.fault(faults.join('; '));
@@ -645,6 +651,33 @@ export class VrrpEngine {
     for (const inst of this.insts.values()) this.reevaluate(inst);
   }
 
+  /**
+   * Applies the operator's holds (`vigil failover`), the whole set each time: a newly held MASTER
+   * hands over with a priority-0 advert (the peer takes over after its skew time) and every held
+   * instance runs at priority 1 — it never preempts, and takes the VIP only when no master is
+   * heard at all (availability first: a held node still covers a dead peer). A released
+   * instance takes its priority back and preempts by the usual rules. Returns what each held
+   * instance is doing now.
+   */
+  setHolds(holds: Readonly<Record<string, Hold>>): Record<string, string> {
+    const before = this.holds;
+    this.holds = holds;
+    for (const inst of this.insts.values()) {
+      const name = inst.cfg.name;
+      const h = holds[name];
+      if (h && !before[name]) {
+        const why = `operator failover by ${h.by}: ${h.reason}`;
+        this.deps.log.debug({ op: 'vrrp.override', instance: name, by: h.by, reason: h.reason, until: h.until }, `(${name}) held in BACKUP: ${why}`);
+        inst.runner.yieldMaster(why);
+        this.reevaluate(inst);
+      } else if (!h && before[name]) {
+        this.deps.log.debug({ op: 'vrrp.override', instance: name, released: true }, `(${name}) failover hold released: back to priority ${inst.cfg.priority}`);
+        this.reevaluate(inst);
+      }
+    }
+    return Object.fromEntries([...this.insts.values()].filter((i) => holds[i.cfg.name]).map((i) => [i.cfg.name, i.runner.state.phase]));
+  }
+
   /** The state of every instance, for `vigil status`. */
   snapshot(): InstanceStatus[] {
     return [...this.insts.values()].map((i) => {
@@ -667,6 +700,7 @@ export class VrrpEngine {
         priorityZeroSent: i.p0Sent,
         priorityZeroReceived: i.p0Received,
         ...(this.syncd && this.config.globalDefs.lvsSyncDaemon?.instance === i.cfg.name ? { syncDaemon: this.syncd.status() } : {}),
+        ...(this.holds[i.cfg.name] ? { override: overrideView(this.holds[i.cfg.name]!) } : {}),
       };
     });
   }
@@ -853,6 +887,10 @@ export class VrrpEngine {
     this.fifo?.close();
     this.rtnl?.close();
   }
+}
+
+function overrideView(h: Hold): NonNullable<InstanceStatus['override']> {
+  return { by: h.by, reason: h.reason, since: new Date(h.since).toISOString(), ...(h.until !== undefined ? { until: new Date(h.until).toISOString() } : {}) };
 }
 
 /** The vrrp_scripts some instance or sync group tracks (keepalived runs only those). */

@@ -70,7 +70,9 @@ export type FsmEvent =
   | { readonly type: 'faultCleared' }
   /** vrrp_sync_group: another member became MASTER / BACKUP; follow it (keepalived vrrp_sync). */
   | { readonly type: 'syncMaster'; readonly reason: string }
-  | { readonly type: 'syncBackup'; readonly reason: string };
+  | { readonly type: 'syncBackup'; readonly reason: string }
+  /** Operator failover (`vigil failover`): a MASTER hands over cleanly, as on a graceful stop but staying BACKUP. */
+  | { readonly type: 'yield'; readonly reason: string };
 
 /** Side effects for the caller, in order. */
 export type FsmAction =
@@ -150,6 +152,14 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
       if (s.adopting) return release(cfg, s, now, `${ev.reason}: removed VIPs left by a previous run`, undefined);
       if (s.phase !== 'MASTER') return { state: s, actions: [] };
       return becomeBackup(cfg, s, now, ev.reason, undefined);
+    case 'yield': {
+      if (s.adopting) return release(cfg, s, now, `${ev.reason}: removed VIPs left by a previous run`, undefined);
+      if (s.phase !== 'MASTER') return { state: s, actions: [] };
+      // RFC 5798 §6.4.3's shutdown advert (priority 0) without shutting down: the backup takes
+      // over after its Skew_Time instead of Master_Down_Interval, and we stay BACKUP.
+      const r = becomeBackup(cfg, s, now, ev.reason, undefined);
+      return { ...r, actions: [{ type: 'sendAdvert', priority: 0 }, ...r.actions] };
+    }
   }
 }
 

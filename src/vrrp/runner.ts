@@ -125,6 +125,11 @@ export class InstanceRunner {
     this.apply({ type: 'syncBackup', reason });
   }
 
+  /** Operator failover: a MASTER sends a priority-0 advert, releases its VIPs and stays BACKUP. */
+  yieldMaster(reason: string): void {
+    this.apply({ type: 'yield', reason });
+  }
+
   /** Resolves when queued VIP changes are done (tests, shutdown). */
   settled(): Promise<void> {
     return this.vipOps;
