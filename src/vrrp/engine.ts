@@ -22,7 +22,7 @@ import { type TrackReadings, effectivePriority, trackState } from './tracking.js
 import { NotifyFifo } from './notify-fifo.js';
 import { type InstanceUpdate, planVrrpReload, stableJson, vipKernelKey, vipText } from './reload-diff.js';
 import type { Hold } from './override.js';
-import { type IpvsOpener, SyncDaemonControl, type SyncdStatus, syncRole, wantedDaemons } from './sync-daemon.js';
+import { type IpvsOpener, SyncDaemonControl, type SyncdStatus, syncRole, syncdConfig, wantedDaemons } from './sync-daemon.js';
 
 /** A problem that stops the engine from starting (unknown interface, no source address...). */
 export class EngineError extends Error {
@@ -355,7 +355,7 @@ export class VrrpEngine {
         onEvent: (reason) => {
           log.info({ op: 'vrrp.event', instance: vi.name, reason }, reason);
           // the end of an adopting start is an event, not a transition: the daemon may go back to backup
-          if (vi.name === this.config.globalDefs.lvsSyncDaemon?.instance && !this.stopped) void this.followSyncd(reason);
+          if (vi.name === syncdConfig(this.config)?.instance && !this.stopped) void this.followSyncd(reason);
         },
         onLowerPriority: (from, prio) => {
           log.info({ op: 'vrrp.lower_priority', instance: vi.name, from, priority: prio }, `(${vi.name}) master received a lower priority (${prio}) advert from ${from}`);
@@ -428,7 +428,7 @@ export class VrrpEngine {
    * master daemon while it is MASTER, backup daemon otherwise, none once stopped or unconfigured.
    */
   private followSyncd(reason: string): Promise<void> {
-    const cfg = this.config.globalDefs.lvsSyncDaemon;
+    const cfg = syncdConfig(this.config);
     const inst = cfg?.instance !== undefined ? this.insts.get(cfg.instance) : undefined;
     if (!inst && !this.syncd) return Promise.resolve();
     const role = inst && !this.stopped ? syncRole(inst.runner.state.phase, inst.runner.state.adopting === true) : 'none';
@@ -699,7 +699,7 @@ export class VrrpEngine {
         releasedMaster: i.releasedMaster,
         priorityZeroSent: i.p0Sent,
         priorityZeroReceived: i.p0Received,
-        ...(this.syncd && this.config.globalDefs.lvsSyncDaemon?.instance === i.cfg.name ? { syncDaemon: this.syncd.status() } : {}),
+        ...(this.syncd && syncdConfig(this.config)?.instance === i.cfg.name ? { syncDaemon: this.syncd.status() } : {}),
         ...(this.holds[i.cfg.name] ? { override: overrideView(this.holds[i.cfg.name]!) } : {}),
       };
     });
@@ -763,7 +763,7 @@ export class VrrpEngine {
     if (specific) inst.notify.push(splitCommand(specific.command));
     if (vi.notify) inst.notify.push([...splitCommand(vi.notify.command), 'INSTANCE', vi.name, t.to === 'INIT' ? 'STOP' : t.to, String(t.priority)]);
     this.fifo?.write(`INSTANCE "${vi.name}" ${t.to === 'INIT' ? 'STOP' : t.to} ${t.priority}`);
-    if (vi.name === this.config.globalDefs.lvsSyncDaemon?.instance && !this.stopped) void this.followSyncd(`${t.from}→${t.to}`);
+    if (vi.name === syncdConfig(this.config)?.instance && !this.stopped) void this.followSyncd(`${t.from}→${t.to}`);
     this.sync(inst, t);
   }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Config } from '../config/compile.js';
 import type { LvsSyncDaemon } from '../config/schema/global-args.js';
 import type { Ipvs } from '../ipvs/ipvs.js';
 import { type SyncDaemon, type SyncState, syncDaemonText } from '../ipvs/types.js';
@@ -19,6 +20,17 @@ import type { Phase } from './fsm.js';
  * One difference: an adopting start (a killed master's child restarting with its VIPs still in
  * place) keeps the master daemon while it listens, instead of flapping it to backup and back.
  */
+
+/**
+ * The sync daemon the configuration asks for: global_defs `lvs_sync_daemon`, else the deprecated
+ * `lvs_sync_daemon_interface IF` of the first vrrp_instance that has it (keepalived turns it into
+ * `lvs_sync_daemon IF INSTANCE`; validation warns about the others).
+ */
+export function syncdConfig(c: Config): LvsSyncDaemon | undefined {
+  if (c.globalDefs.lvsSyncDaemon) return c.globalDefs.lvsSyncDaemon;
+  const vi = c.vrrpInstances.find((v) => v.lvsSyncDaemonInterface !== undefined);
+  return vi ? { interface: vi.lvsSyncDaemonInterface!, instance: vi.name } : undefined;
+}
 
 /** The role the sync daemon takes for an instance phase; 'none' once the instance stopped. */
 export function syncRole(phase: Phase, adopting: boolean): SyncState | 'none' {

@@ -3,7 +3,8 @@ import t from 'tap';
 import type { LvsSyncDaemon } from '../../src/config/schema/global-args.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
 import type { SyncDaemon } from '../../src/ipvs/types.js';
-import { SyncDaemonControl, daemonMatches, planSyncd, syncRole, wantedDaemons } from '../../src/vrrp/sync-daemon.js';
+import type { Config } from '../../src/config/compile.js';
+import { SyncDaemonControl, daemonMatches, planSyncd, syncRole, syncdConfig, wantedDaemons } from '../../src/vrrp/sync-daemon.js';
 
 const cfg: LvsSyncDaemon = { interface: 'eth0', instance: 'VI_1' };
 
@@ -74,4 +75,11 @@ t.test('the control applies transitions in order against an IPVS table and coale
   await ctl.set([], 'shutdown');
   t.same(await ipvs.daemons(), [], 'stopped on shutdown');
   t.equal(opened, 1, 'IPVS opened once');
+});
+
+t.test('the configured daemon: global lvs_sync_daemon, else the deprecated per-instance interface', async (t) => {
+  const c = (globalDefs: object, vrrpInstances: object[]) => ({ globalDefs, vrrpInstances }) as unknown as Config;
+  t.same(syncdConfig(c({ lvsSyncDaemon: cfg }, [{ name: 'VI_2', lvsSyncDaemonInterface: 'eth1' }])), cfg, 'the global one wins');
+  t.same(syncdConfig(c({}, [{ name: 'VI_1' }, { name: 'VI_2', lvsSyncDaemonInterface: 'eth1' }, { name: 'VI_3', lvsSyncDaemonInterface: 'eth2' }])), { interface: 'eth1', instance: 'VI_2' }, 'the first instance that has one');
+  t.equal(syncdConfig(c({}, [{ name: 'VI_1' }])), undefined);
 });

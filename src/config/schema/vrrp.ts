@@ -298,7 +298,7 @@ export const vrrpInstanceSpec: BlockSpec<VrrpInstance> = {
     debug: value('debug', int(0, 4), 'Debug level 0-4 (not implemented by keepalived either).', { inert: 'no effect in keepalived either' }),
     kernel_rx_buf_size: value('kernelRxBufSize', int(0, 4294967295), 'Socket receive buffer size in bytes (see vrrp_rx_bufs_policy).', { inert: 'vigil sizes its sockets itself' }),
     linkbeat_use_polling: value('linkbeatUsePolling', laxBare(), 'Poll the interface link state (MII/ethtool).', { deprecated: 'use the top-level linkbeat_interfaces block', inert: 'vigil uses netlink link events' }),
-    lvs_sync_daemon_interface: value('lvsSyncDaemonInterface', ifname, 'IPVS sync daemon interface tied to this instance.', { deprecated: "use global_defs 'lvs_sync_daemon IF INSTANCE'" , inert: 'the IPVS sync daemon comes with the IPVS driver' }),
+    lvs_sync_daemon_interface: value('lvsSyncDaemonInterface', ifname, 'IPVS sync daemon interface tied to this instance (read as `lvs_sync_daemon IF INSTANCE`, as keepalived does).', { deprecated: "use global_defs 'lvs_sync_daemon IF INSTANCE'" }),
   },
   finalize: finishInstance,
 };
