@@ -11,6 +11,8 @@ t.test('supervisor → child: valid messages pass unchanged', async (t) => {
     { t: 'request', id: 0, op: 'status' },
     { t: 'request', id: 7, op: 'reload', config },
     { t: 'request', id: 8, op: 'dump', kind: 'stats' },
+    { t: 'request', id: 9, op: 'override', holds: {} },
+    { t: 'request', id: 9, op: 'override', holds: { VI_1: { by: 'alice', reason: 'r', since: 1, until: 2 } } },
     { t: 'stop' },
   ];
   for (const m of good) {
@@ -36,6 +38,9 @@ t.test('supervisor → child: malformed messages are rejected with a reason', as
     [{ t: 'request', id: 1, op: 'reboot' }, /unknown op "reboot"/],
     [{ t: 'request', id: 1, op: 'reload' }, /reload: 'config'/],
     [{ t: 'request', id: 1, op: 'dump', kind: 'json' }, /data or stats/],
+    [{ t: 'request', id: 1, op: 'override' }, /override: 'holds'/],
+    [{ t: 'request', id: 1, op: 'override', holds: { VI_1: { by: 'a', reason: 'r' } } }, /override: 'holds'/],
+    [{ t: 'request', id: 1, op: 'override', holds: { VI_1: { by: 'a', reason: 'r', since: 1, until: 'later' } } }, /override: 'holds'/],
   ];
   for (const [m, re] of bad) {
     const r = parseParentMessage(m);
