@@ -147,7 +147,8 @@ export class CheckerEngine {
   private followSyncd(reason: string, stopping = false): Promise<void> {
     const cfg = this.config.globalDefs.lvsSyncDaemon;
     const mine = cfg !== undefined && cfg.instance === undefined;
-    if (!mine && !this.syncd) return Promise.resolve();
+    // with an instance the VRRP child owns them (it stops any surplus daemon itself): hands off
+    if (!mine && (!this.syncd || cfg !== undefined)) return Promise.resolve();
     this.syncd ??= new SyncDaemonControl(async () => this.ipvs, this.ctx.log);
     return this.syncd.set(mine && !stopping ? wantedDaemons(cfg, 0, 'both') : [], reason);
   }

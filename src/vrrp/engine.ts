@@ -429,6 +429,8 @@ export class VrrpEngine {
    */
   private followSyncd(reason: string): Promise<void> {
     const cfg = syncdConfig(this.config);
+    // without an instance the checker child runs both daemons: two processes must not fight over them
+    if (cfg && cfg.instance === undefined) return Promise.resolve();
     const inst = cfg?.instance !== undefined ? this.insts.get(cfg.instance) : undefined;
     if (!inst && !this.syncd) return Promise.resolve();
     const role = inst && !this.stopped ? syncRole(inst.runner.state.phase, inst.runner.state.adopting === true) : 'none';

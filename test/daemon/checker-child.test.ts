@@ -124,3 +124,19 @@ t.test('VIGIL_IPVS_RESYNC_MS: a good value is used, a bad one is logged and the 
   t.equal(warnings.length, 4, 'each bad value logged once');
   t.match(warnings[0], /VIGIL_IPVS_RESYNC_MS must be an integer from 100 to 3600000 \(ms\); got '2s'/);
 });
+
+t.test('lvs_sync_daemon without an instance: the checker runs both daemons, hands them over to VRRP, and stops them', async (t) => {
+  const ipvs = new FakeIpvs();
+  const states = async () => (await ipvs.daemons()).map((d) => `${d.state} ${d.ifname} ${d.syncId}`).sort();
+  const vs = `virtual_server 192.0.2.100 80 {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n}\n`;
+  const withSync = (line: string) => compile(`global_defs {\n  ${line}\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n${vs}`);
+  const engine = await CheckerEngine.start(withSync('lvs_sync_daemon eth0 id 7'), { log }, { ipvs });
+  t.same(await states(), ['backup eth0 7', 'master eth0 7'], 'both, as keepalived checker does');
+  // the instance is named now: the VRRP child owns them; the checker leaves them alone
+  await engine.reload(withSync('lvs_sync_daemon eth0 VI_1'));
+  t.same(await states(), ['backup eth0 7', 'master eth0 7'], 'untouched by the checker (the VRRP child reconciles)');
+  await engine.reload(withSync('lvs_sync_daemon eth0 id 8'));
+  t.same(await states(), ['backup eth0 8', 'master eth0 8'], 'back to the checker: restarted with the new id');
+  await engine.stop();
+  t.same(await states(), [], 'stopped with the checker');
+});
