@@ -26,6 +26,8 @@ export interface ChildEngine {
 /** What a child engine gets besides the configuration. */
 export interface ChildContext {
   readonly log: Logger;
+  /** Operator holds in force at start (VRRP child): applied before any instance starts, so a held address owner never takes the VIP after a child restart. */
+  readonly holds?: Readonly<Record<string, Hold>>;
 }
 
 /** Builds and starts a child's engine; rejects with a message the supervisor shows when it cannot start. */

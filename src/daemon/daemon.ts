@@ -104,6 +104,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     respawn: o.flags.respawn,
     ...(o.entry !== undefined ? { entry: o.entry } : {}),
     onGiveUp: (kind, why) => giveUp(`${kind} child ${why} and respawn is off (-R)`),
+    holds: () => failover?.holds() ?? {},
     onReady: (kind) => (kind === 'vrrp' ? failover?.resend() : undefined),
   });
   failover = new FailoverControl({ sup, log, file: path.join(settings.stateDir, 'failover.json') });

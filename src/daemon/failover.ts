@@ -81,6 +81,11 @@ export class FailoverControl {
     return { action: r.release ? 'release' : 'failover', instances: r.instances, holds: this.view(), ...sent };
   }
 
+  /** The holds in force (a starting VRRP child gets them in its start message). */
+  holds(): OverrideState {
+    return this.state;
+  }
+
   /** The VRRP child is (again) ready: it gets the holds, so a restarted child keeps them. */
   resend(): void {
     if (Object.keys(this.state).length === 0) return;

@@ -5,7 +5,7 @@
  * functions below; a malformed message is rejected, counted and logged, never acted on.
  *
  *   child → supervisor   hello (listening; send start now)
- *   supervisor → child   start {config, options} · request {id, op, ...} · stop
+ *   supervisor → child   start {config, options, holds?} · request {id, op, ...} · stop
  *   child → supervisor   ready · fatal {message} · reply {id, ok, result | error}
  */
 import type { Config } from '../config/compile.js';
@@ -31,7 +31,8 @@ export interface ChildOptions {
 
 /** A message from the supervisor to a child. */
 export type ParentMessage =
-  | { readonly t: 'start'; readonly config: Config; readonly options: ChildOptions }
+  /** `holds`: the operator holds in force (VRRP child), applied before any instance starts. */
+  | { readonly t: 'start'; readonly config: Config; readonly options: ChildOptions; readonly holds?: Readonly<Record<string, Hold>> }
   | { readonly t: 'request'; readonly id: number; readonly op: 'status' }
   | { readonly t: 'request'; readonly id: number; readonly op: 'reload'; readonly config: Config }
   | { readonly t: 'request'; readonly id: number; readonly op: 'dump'; readonly kind: DumpKind }
@@ -86,7 +87,9 @@ export function parseParentMessage(v: unknown): ParentMessage | IpcReject {
       const o = record(m.options);
       if (!isConfig(m.config)) return { reject: "start: 'config' is not a compiled configuration" };
       if (!o || !LOG_LEVELS.has(String(o.logLevel)) || !LOG_FORMATS.has(String(o.logFormat))) return { reject: "start: bad 'options'" };
-      return { t: 'start', config: m.config, options: { logLevel: o.logLevel as ChildOptions['logLevel'], logFormat: o.logFormat as ChildOptions['logFormat'] } };
+      if (m.holds !== undefined && !isHolds(m.holds)) return { reject: "start: 'holds' must map instance names to {by, reason, since, until?}" };
+      const options = { logLevel: o.logLevel as ChildOptions['logLevel'], logFormat: o.logFormat as ChildOptions['logFormat'] };
+      return { t: 'start', config: m.config, options, ...(m.holds !== undefined ? { holds: m.holds } : {}) };
     }
     case 'request':
       if (!isId(m.id)) return { reject: "request: 'id' must be a non-negative integer" };

@@ -77,6 +77,8 @@ export interface SupervisorOptions {
   readonly statusTimeoutMs?: number;
   /** Time a child has to apply a reload (default 60 s). */
   readonly reloadTimeoutMs?: number;
+  /** The operator holds in force, handed to the VRRP child in its start message (before any instance starts). */
+  readonly holds?: () => Readonly<Record<string, Hold>>;
   /** A child became ready (at start and after each restart): state it must get again is sent from here. */
   readonly onReady?: (kind: ChildKind) => void;
   /** A child died and will not be restarted (respawn off): the daemon should stop. */
@@ -336,7 +338,8 @@ export class Supervisor {
     switch (m.t) {
       case 'hello': {
         if (c.state !== 'starting') return;
-        const start: ParentMessage = { t: 'start', config: this.config, options: this.o.childOptions };
+        const holds = c.kind === 'vrrp' ? this.o.holds?.() : undefined;
+        const start: ParentMessage = { t: 'start', config: this.config, options: this.o.childOptions, ...(holds ? { holds } : {}) };
         proc.send(start, (err: Error | null) => {
           if (err) this.o.log.error({ op: 'child.start', child: c.kind, err }, `cannot send the configuration to the ${c.kind} child: ${err.message}`);
         });

@@ -38,6 +38,8 @@ export async function startVrrpChild(config: Config, ctx: ChildContext): Promise
     poller().stop();
     throw e;
   }
+  // holds first: a held instance (even an address owner) starts at priority 1, never as MASTER
+  if (ctx.holds && Object.keys(ctx.holds).length > 0) engine.setHolds(ctx.holds);
   await engine.start();
   ctx.log.info({ op: 'vrrp.start', instances: config.vrrpInstances.length }, `VRRP engine started with ${config.vrrpInstances.length} instance(s)`);
   return {

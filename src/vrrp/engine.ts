@@ -446,7 +446,9 @@ export class VrrpEngine {
   private async startInstance(inst: Inst, addrs?: readonly AddrInfo[]): Promise<void> {
     const vips = [...inst.cfg.virtualIpaddress, ...inst.cfg.virtualIpaddressExcluded];
     const leftover = addrs ? vips.filter((v) => addrs.some((a) => a.index === this.links.get(v.dev ?? inst.cfg.interface!)?.index && a.family === v.family && a.address === v.address)) : [];
-    if (leftover.length > 0 && inst.cfg.priority !== 255) {
+    // a held address owner (vigil failover) starts at priority 1 like any backup: it is no owner now
+    const owner = inst.cfg.priority === 255 && !this.holds[inst.cfg.name];
+    if (leftover.length > 0 && !owner) {
       this.deps.log.info(
         { op: 'vrrp.adopt', instance: inst.cfg.name, vips: leftover.map(vipText) },
         `(${inst.cfg.name}) found VIPs left by a previous run: ${leftover.map(vipText).join(', ')}; keeping them until a master is heard or master_down_interval passes`,
@@ -454,7 +456,7 @@ export class VrrpEngine {
       inst.runner.start(true);
     } else {
       // VIPs left by an earlier run stay only if this node wins the election again.
-      if (inst.cfg.priority !== 255) await this.vipChange(inst.cfg, vips, 'remove', true);
+      if (!owner) await this.vipChange(inst.cfg, vips, 'remove', true);
       inst.runner.start();
     }
     this.reevaluate(inst);

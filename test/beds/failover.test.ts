@@ -202,3 +202,54 @@ t.test('vigil failover: the VIPs move to the peer cleanly, stay there while held
     await d.proc.exited;
   }
 });
+
+// The address owner case: a restarted VRRP child gets the holds in its start message, so a held
+// owner (priority 255, which otherwise starts as MASTER at once, RFC 5798 §6.4.1) starts as a
+// BACKUP at priority 1. Were the holds sent only once the child is ready, the owner would take
+// the VIPs for a moment and the peer would go BACKUP and take them back after its skew time.
+t.test('a held address owner (priority 255) does not take the VIPs when its VRRP child restarts', async (t) => {
+  const lab = await createLab(t, { nodes: ['dir1', 'dir2'] });
+  reportOnFailure(t, lab);
+  const start = (node: string, prio: number) => {
+    const dir = lab.folder(`o-${node}`);
+    writeFileSync(join(dir, 'keepalived.conf'), conf(prio));
+    const argv = [process.execPath, join(repoRoot, 'bin/vigil.js'), 'run', '-f', join(dir, 'keepalived.conf'), '--socket', join(dir, 'vigil.sock'), '--state-dir', join(dir, 'state'), '--log-format', 'json'];
+    return { proc: lab.spawn(node, argv, { name: `vigil-${node}` }), sock: join(dir, 'vigil.sock') };
+  };
+  const status = async (sock: string) => {
+    const o = io();
+    await main(['status', '--socket', sock, '--json'], o);
+    return JSON.parse(o.stdout) as StatusResult & { children: { kind: string; pid?: number; restarts: number; state: string }[] };
+  };
+  const vi1 = async (sock: string) => (await status(sock)).vrrp.find((x) => x.name === 'VI_1') as StatusResult['vrrp'][number] & { since: string; priority: number };
+  const d1 = start('dir1', 255);
+  const d2 = start('dir2', 100);
+  await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'dir1 (owner) master', timeoutMs: 15000, intervalMs: 100 });
+  await waitFor(async () => (await main(['status', '--socket', d2.sock], io())) === 0, { desc: 'dir2 running', timeoutMs: 10000, intervalMs: 200 });
+  t.equal(await main(['failover', 'VI_1', '--reason', 'owner test', '--socket', d1.sock], io()), 0);
+  await waitFor(() => holds(lab, 'dir2', VIP), { desc: 'dir2 takes over', timeoutMs: 5000, intervalMs: 50 });
+  const before = await vi1(d2.sock);
+  t.equal(before.state, 'MASTER');
+  const child = (await status(d1.sock)).children.find((c) => c.kind === 'vrrp')!;
+  process.kill(child.pid!, 'SIGKILL');
+  let took = false;
+  const restarted = async () => {
+    took ||= await holds(lab, 'dir1', VIP);
+    const c = (await status(d1.sock)).children.find((x) => x.kind === 'vrrp');
+    return c?.restarts === child.restarts + 1 && c.state === 'running';
+  };
+  await waitFor(restarted, { desc: 'VRRP child restarted', timeoutMs: 10000, intervalMs: 20 });
+  // two seconds more: a wrongly started owner would have sent priority-255 adverts by now
+  for (let i = 0; i < 40; i++) {
+    took ||= await holds(lab, 'dir1', VIP);
+    await sleep(50);
+  }
+  t.notOk(took, 'dir1 never held VI_1 across the restart');
+  const after = await vi1(d2.sock);
+  t.match(after, { state: 'MASTER', since: before.since }, 'dir2 stayed MASTER the whole time (no transition)');
+  t.match(await vi1(d1.sock), { state: 'BACKUP', priority: 1 }, 'the restarted owner runs held at priority 1');
+  for (const d of [d1, d2]) {
+    d.proc.signal('SIGTERM');
+    await d.proc.exited;
+  }
+});

@@ -8,6 +8,7 @@ const options = { logLevel: 'info', logFormat: 'json' };
 t.test('supervisor → child: valid messages pass unchanged', async (t) => {
   const good: unknown[] = [
     { t: 'start', config, options },
+    { t: 'start', config, options, holds: { VI_1: { by: 'alice', reason: 'r', since: 1 } } },
     { t: 'request', id: 0, op: 'status' },
     { t: 'request', id: 7, op: 'reload', config },
     { t: 'request', id: 8, op: 'dump', kind: 'stats' },
@@ -20,6 +21,8 @@ t.test('supervisor → child: valid messages pass unchanged', async (t) => {
     t.notOk(isReject(r), JSON.stringify(m).slice(0, 60));
     t.equal((r as { t: string }).t, (m as { t: string }).t);
   }
+  const holds = { VI_1: { by: 'alice', reason: 'r', since: 1 } };
+  t.same((parseParentMessage({ t: 'start', config, options, holds }) as { holds?: unknown }).holds, holds, 'start carries the holds');
 });
 
 t.test('supervisor → child: malformed messages are rejected with a reason', async (t) => {
@@ -32,6 +35,7 @@ t.test('supervisor → child: malformed messages are rejected with a reason', as
     [{ t: 'start', options }, /'config' is not a compiled configuration/],
     [{ t: 'start', config: { vrrpInstances: 'x' }, options }, /'config' is not/],
     [{ t: 'start', config, options: { logLevel: 'loud', logFormat: 'json' } }, /bad 'options'/],
+    [{ t: 'start', config, options, holds: { VI_1: { by: 'a' } } }, /start: 'holds'/],
     [{ t: 'request', op: 'status' }, /'id' must be a non-negative integer/],
     [{ t: 'request', id: -1, op: 'status' }, /'id'/],
     [{ t: 'request', id: 1.5, op: 'status' }, /'id'/],

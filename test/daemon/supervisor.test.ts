@@ -52,6 +52,16 @@ t.test('starts the child, aggregates its snapshot, stops it with SIGTERM', async
   t.ok(lines.some((l) => l.op === 'child.exit' && /stopped/.test(l.msg ?? '')));
 });
 
+t.test('the VRRP child gets the holds in force in its start message, also after a restart', async (t) => {
+  let current: Record<string, { by: string; reason: string; since: number }> = {};
+  const { sup } = supervise(t, { crashAfterMs: 300 }, { holds: () => current, backoff: { initialMs: 50, maxMs: 50, factor: 2, resetAfterMs: 60_000 } });
+  await sup.start();
+  t.same(((await sup.status()).sections.vrrp as { startHolds?: unknown }).startHolds, {}, 'no hold at the first start');
+  current = { A: { by: 'alice', reason: 'maintenance', since: 1 } };
+  await waitFor(async () => (await sup.status()).children[0]!.restarts >= 1 && (await sup.status()).children[0]!.state === 'running', { desc: 'restarted', timeoutMs: 5000 });
+  t.same(((await sup.status()).sections.vrrp as { startHolds?: unknown }).startHolds, current, 'the restarted child started with the hold');
+});
+
 t.test('a crashing child is restarted after 100, 200, 400, 400 ms (policy 100 ms doubling to 400 ms)', async (t) => {
   const { sup, lines } = supervise(t, { crashAfterMs: 20 }, { backoff: { initialMs: 100, maxMs: 400, factor: 2, resetAfterMs: 60_000 } });
   await sup.start();
