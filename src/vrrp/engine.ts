@@ -434,7 +434,7 @@ export class VrrpEngine {
     const inst = cfg?.instance !== undefined ? this.insts.get(cfg.instance) : undefined;
     if (!inst && !this.syncd) return Promise.resolve();
     const role = inst && !this.stopped ? syncRole(inst.runner.state.phase, inst.runner.state.adopting === true) : 'none';
-    this.syncd ??= new SyncDaemonControl(this.deps.ipvs ?? (async () => (await import('../ipvs/driver.js')).IpvsDriver.open()), this.deps.log, cfg?.instance);
+    this.syncd ??= new SyncDaemonControl(this.deps.ipvs ?? (async () => (await import('../ipvs/driver.js')).IpvsDriver.open()), this.deps.log, cfg?.instance, { clock: this.clock });
     return this.syncd.set(wantedDaemons(inst ? cfg : undefined, inst?.cfg.vrid ?? 0, role), inst ? `${reason} (${inst.cfg.name} is ${inst.runner.state.phase})` : reason);
   }
 

@@ -3,6 +3,7 @@ import type { Config } from '../config/compile.js';
 import type { LvsSyncDaemon } from '../config/schema/global-args.js';
 import type { Ipvs } from '../ipvs/ipvs.js';
 import { type SyncDaemon, type SyncState, syncDaemonText } from '../ipvs/types.js';
+import { type Cancel, type Clock, realClock } from '../util/clock.js';
 import type { Phase } from './fsm.js';
 
 /*
@@ -104,10 +105,38 @@ export interface SyncdStatus {
 /** Opens the IPVS socket (lazily: only a configuration with lvs_sync_daemon needs it). */
 export type IpvsOpener = () => Promise<Ipvs>;
 
+/** How a failed change is retried: `initialMs`, doubling, at most `maxMs` apart. */
+export interface SyncdRetryPolicy {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+/**
+ * 1 s, 2 s, 4 s ... 60 s. keepalived tries once per transition or reload and then only logs; a
+ * sync daemon on an interface that appears later (a VLAN created after the daemon started) would
+ * stay off until the next transition, so vigil keeps trying, slowly.
+ */
+export const SYNCD_RETRY: SyncdRetryPolicy = { initialMs: 1000, maxMs: 60_000 };
+
+/** The delay before retry number `failures` (1 = after the first failure) (pure). */
+export function syncdRetryMs(failures: number, p: SyncdRetryPolicy = SYNCD_RETRY): number {
+  return Math.min(p.maxMs, p.initialMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+}
+
+/** Time and retries of a SyncDaemonControl. */
+export interface SyncdOptions {
+  /** Timers of the retries (default the real clock). */
+  readonly clock?: Clock;
+  /** Wall-clock ms, for the status' change time only (default Date.now). */
+  readonly wallNow?: () => number;
+  readonly retry?: SyncdRetryPolicy;
+}
+
 /**
  * Keeps the kernel's sync daemons as wanted: `set()` replaces the wanted set and one loop applies
  * the difference (reading the kernel first), one change at a time; a burst of calls coalesces
- * into the last one. Every change is logged once with its reason.
+ * into the last one. Every change is logged once with its reason. A change that fails is retried
+ * with growing delays (SYNCD_RETRY) until it succeeds or `set()` wants something else.
  */
 export class SyncDaemonControl {
   private ipvs: Ipvs | undefined;
@@ -118,15 +147,30 @@ export class SyncDaemonControl {
   private running: readonly SyncDaemon[] = [];
   private lastChange: SyncdStatus['lastChange'];
   private error: string | undefined;
+  /** Consecutive failed attempts at the current wanted set. */
+  private failures = 0;
+  private retryTimer: Cancel | undefined;
+  private closed = false;
+  private readonly clock: Clock;
+  private readonly wallNow: () => number;
+  private readonly retry: SyncdRetryPolicy;
 
   constructor(
     private readonly open: IpvsOpener,
     private readonly log: Logger,
     private readonly instance?: string,
-  ) {}
+    o: SyncdOptions = {},
+  ) {
+    this.clock = o.clock ?? realClock;
+    this.wallNow = o.wallNow ?? (() => Date.now());
+    this.retry = o.retry ?? SYNCD_RETRY;
+  }
 
-  /** Wants exactly `daemons`; resolves when the kernel runs them (or the attempt failed and was logged). */
+  /** Wants exactly `daemons`; resolves when the kernel runs them (or the attempt failed, was logged and a retry armed). */
   set(daemons: readonly SyncDaemon[], reason: string): Promise<void> {
+    this.cancelRetry();
+    this.closed = false;
+    this.failures = 0;
     this.want = daemons;
     this.reason = reason;
     this.dirty = true;
@@ -145,8 +189,10 @@ export class SyncDaemonControl {
     };
   }
 
-  /** Closes the IPVS socket (the daemons stay as they are). */
+  /** Closes the IPVS socket and cancels a pending retry (the daemons stay as they are). */
   close(): void {
+    this.closed = true;
+    this.cancelRetry();
     this.ipvs?.close();
     this.ipvs = undefined;
   }
@@ -158,6 +204,22 @@ export class SyncDaemonControl {
       // in the same microtask as the last dirty check: a set() from now on starts a new loop
       this.loop = undefined;
     }
+    if (this.error !== undefined && !this.closed) this.armRetry();
+  }
+
+  private armRetry(): void {
+    this.cancelRetry();
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.closed) return;
+      this.dirty = true;
+      this.loop ??= this.run();
+    }, syncdRetryMs(this.failures, this.retry));
+  }
+
+  private cancelRetry(): void {
+    this.retryTimer?.();
+    this.retryTimer = undefined;
   }
 
   private async drain(): Promise<void> {
@@ -180,11 +242,18 @@ export class SyncDaemonControl {
           this.log.info({ op: 'ipvs.syncd.start', state: d.state, ifname: d.ifname, syncId: d.syncId, reason }, `started the ${syncDaemonText(d)}: ${reason}`);
         }
         this.running = await this.ipvs.daemons();
-        if (plan.stop.length + plan.start.length > 0) this.lastChange = { reason, at: new Date().toISOString() };
+        if (plan.stop.length + plan.start.length > 0) this.lastChange = { reason, at: new Date(this.wallNow()).toISOString() };
+        if (this.error !== undefined && this.failures > 0) this.log.info({ op: 'ipvs.syncd', reason, attempts: this.failures + 1 }, `sync daemons as wanted after ${this.failures + 1} attempts`);
         this.error = undefined;
+        this.failures = 0;
       } catch (e) {
         this.error = (e as Error).message;
-        this.log.error({ op: 'ipvs.syncd', reason, err: e }, `sync daemon not as wanted (${want.map((d) => d.state).join(', ') || 'none'}): ${(e as Error).message}`);
+        this.failures++;
+        const retryInMs = syncdRetryMs(this.failures, this.retry);
+        this.log.error(
+          { op: 'ipvs.syncd', reason, err: e, attempt: this.failures, retryInMs },
+          `sync daemon not as wanted (${want.map((d) => d.state).join(', ') || 'none'}): ${(e as Error).message}; retrying in ${retryInMs / 1000}s`,
+        );
       }
     }
   }

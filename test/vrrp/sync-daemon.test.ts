@@ -4,7 +4,8 @@ import type { LvsSyncDaemon } from '../../src/config/schema/global-args.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
 import type { SyncDaemon } from '../../src/ipvs/types.js';
 import type { Config } from '../../src/config/compile.js';
-import { SyncDaemonControl, daemonMatches, planSyncd, syncRole, syncdConfig, wantedDaemons } from '../../src/vrrp/sync-daemon.js';
+import { FakeClock } from '../../src/util/clock.js';
+import { SyncDaemonControl, daemonMatches, syncdRetryMs, planSyncd, syncRole, syncdConfig, wantedDaemons } from '../../src/vrrp/sync-daemon.js';
 
 const cfg: LvsSyncDaemon = { interface: 'eth0', instance: 'VI_1' };
 
@@ -75,6 +76,66 @@ t.test('the control applies transitions in order against an IPVS table and coale
   await ctl.set([], 'shutdown');
   t.same(await ipvs.daemons(), [], 'stopped on shutdown');
   t.equal(opened, 1, 'IPVS opened once');
+});
+
+t.test('a failed start is retried on a schedule (1 s doubling to 60 s) until it works; a new set() starts over', async (t) => {
+  t.same([1, 2, 3, 6, 7, 8, 50].map((n) => syncdRetryMs(n)), [1000, 2000, 4000, 32_000, 60_000, 60_000, 60_000], 'the schedule');
+  const ipvs = new FakeIpvs();
+  const clock = new FakeClock();
+  const lines: { msg: string; retryInMs?: number }[] = [];
+  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string }) });
+  const ctl = new SyncDaemonControl(async () => ipvs, log, 'VI_1', { clock, wallNow: () => Date.UTC(2026, 0, 2, 3, 4, 5) });
+  // the daemon of this state cannot start (its interface appears later: a VLAN created after vigil started)
+  let failing: string | undefined = 'backup';
+  ipvs.failWhen = (op, object) => (op === 'ipvs.startDaemon' && failing !== undefined && object.startsWith(failing) ? 'ENODEV' : undefined);
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  };
+  await ctl.set(wantedDaemons(cfg, 51, 'backup'), 'start');
+  t.match(ctl.status().error, /ENODEV/);
+  const tries = () => ipvs.calls.filter((c) => c.op === 'ipvs.startDaemon').length;
+  t.equal(tries(), 1);
+  clock.advance(999);
+  await settle();
+  t.equal(tries(), 1, 'not before 1 s');
+  clock.advance(1);
+  await settle();
+  t.equal(tries(), 2, 'retried after 1 s');
+  clock.advance(2000);
+  await settle();
+  t.equal(tries(), 3, 'then after 2 s more');
+  clock.advance(3999);
+  await settle();
+  t.equal(tries(), 3, 'then 4 s');
+  t.same(lines.filter((l) => l.retryInMs !== undefined).map((l) => l.retryInMs), [1000, 2000, 4000], 'each failure logged with its next delay');
+  failing = undefined;
+  clock.advance(1);
+  await settle();
+  t.equal(tries(), 4);
+  t.same((await ipvs.daemons()).map((d) => d.state), ['backup'], 'running once the interface exists');
+  t.notOk(ctl.status().error, 'error cleared');
+  t.match(ctl.status().lastChange, { reason: 'start', at: '2026-01-02T03:04:05.000Z' }, 'change time from the injected wall clock');
+  t.ok(lines.some((l) => /as wanted after 4 attempts/.test(l.msg)));
+  clock.advance(600_000);
+  await settle();
+  t.equal(tries(), 4, 'no retry once it worked');
+  // a new failure starts at 1 s again; a set() meanwhile cancels the pending retry; close() ends them
+  failing = 'master';
+  await ctl.set(wantedDaemons(cfg, 51, 'master'), 'BACKUP→MASTER');
+  clock.advance(1000);
+  await settle();
+  t.equal(tries(), 6, 'retried after 1 s');
+  await ctl.set(wantedDaemons(cfg, 51, 'backup'), 'MASTER→BACKUP');
+  t.equal(tries(), 7, 'the backup daemon started again');
+  t.notOk(ctl.status().error);
+  clock.advance(120_000);
+  await settle();
+  t.equal(tries(), 7, 'the master retry was cancelled by the new wanted set');
+  await ctl.set(wantedDaemons(cfg, 51, 'master'), 'BACKUP→MASTER');
+  ctl.close();
+  clock.advance(120_000);
+  await settle();
+  t.equal(tries(), 8, 'no retry after close()');
 });
 
 t.test('the configured daemon: global lvs_sync_daemon, else the deprecated per-instance interface', async (t) => {
