@@ -68,7 +68,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     io.out(`${SIGNUMS[flags.signum]}\n`);
     return 0;
   }
-  let kinds = flags.kinds ?? availableKinds();
+  const kinds = flags.kinds ?? availableKinds();
   const missing = kinds.filter((k) => !availableKinds().includes(k));
   if (missing.length > 0) throw new UsageError(`the ${missing.join(', ')} child is not part of this build yet (available: ${availableKinds().join(', ')})`);
   const settings = loadSettings(flags.settingsArgs);
@@ -82,12 +82,6 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     return EXIT_CONFIG;
   }
   const log = createLogger(settings);
-  if (flags.kinds === undefined) {
-    // As keepalived: a child starts only when the configuration gives it work (no checker child
-    // without a virtual_server); with neither, the VRRP child runs so the daemon has a body.
-    const needed = kinds.filter((k) => (k === 'checker' ? result.config!.virtualServers.length > 0 : k === 'vrrp' ? result.config!.vrrpInstances.length > 0 : true));
-    kinds = needed.length > 0 ? needed : kinds.filter((k) => k === 'vrrp');
-    for (const k of availableKinds().filter((k) => !kinds.includes(k))) log.info({ op: 'start', child: k }, `not starting the ${k} child: the configuration gives it nothing to do`);
-  }
-  return runDaemon({ file, configId, config: result.config, settings, flags, kinds, log, report: (line) => io.err(`${line}\n`) });
+  // without --vrrp/--check a child runs only while the configuration gives it work (childHasWork)
+  return runDaemon({ file, configId, config: result.config, settings, flags, kinds, onDemand: flags.kinds === undefined, log, report: (line) => io.err(`${line}\n`) });
 }

@@ -46,3 +46,14 @@ export const CHILD_ENGINES: Readonly<Partial<Record<ChildKind, () => Promise<Sta
 export function availableKinds(): ChildKind[] {
   return (Object.keys(CHILD_ENGINES) as ChildKind[]).filter((k) => CHILD_ENGINES[k] !== undefined);
 }
+
+/**
+ * As keepalived: a child has work when the configuration gives it some (the checker a
+ * virtual_server, the VRRP child a vrrp_instance); with neither, the VRRP child runs so the
+ * daemon has a body.
+ */
+export function childHasWork(kind: ChildKind, config: Config): boolean {
+  if (kind === 'checker') return config.virtualServers.length > 0;
+  if (kind === 'vrrp') return config.vrrpInstances.length > 0 || config.virtualServers.length === 0;
+  return true;
+}

@@ -19,6 +19,7 @@ import type { RunFlags } from './flags.js';
 import type { ChildKind, DumpKind } from './ipc.js';
 import { type ChildStatus, type ReloadOutcome, Supervisor, removePidFile, writePidFile } from './supervisor.js';
 import { FailoverControl, failoverMetrics } from './failover.js';
+import { childHasWork } from './child-engine.js';
 
 /** Compiles keepalived.conf as `vigil run` and every reload do: with this host's interface checks. */
 export function compileConfig(file: string, configId: string | undefined): CompileResult {
@@ -69,6 +70,8 @@ export interface DaemonOptions {
   readonly settings: Settings;
   readonly flags: RunFlags;
   readonly kinds: readonly ChildKind[];
+  /** Children run only while the configuration gives them work, started and stopped by reloads (no --vrrp/--check). */
+  readonly onDemand?: boolean;
   readonly log: Logger;
   /** Reports a start failure to the operator (stderr); the log has it too. */
   readonly report: (line: string) => void;
@@ -97,6 +100,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   let failover: FailoverControl | undefined;
   const sup = new Supervisor({
     kinds: o.kinds,
+    ...(o.onDemand ? { hasWork: childHasWork } : {}),
     config: o.config,
     childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat },
     log,
@@ -229,7 +233,8 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     }
   }
   started = true;
-  log.info({ op: 'start', config: file, children: o.kinds, pids: sup.pids(), socket: settings.socket }, `vigil started with ${file} (children: ${o.kinds.join(', ')})`);
+  const running = Object.keys(sup.pids());
+  log.info({ op: 'start', config: file, children: running, pids: sup.pids(), socket: settings.socket }, `vigil started with ${file} (children: ${running.join(', ')})`);
   const code = await new Promise<number>((resolve) => {
     stopNow = (why, code) => {
       if (stopping) return;

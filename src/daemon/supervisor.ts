@@ -55,6 +55,12 @@ export interface ReloadOutcome {
 export interface SupervisorOptions {
   /** The children, started in this order. */
   readonly kinds: readonly ChildKind[];
+  /**
+   * Whether a configuration gives a child work (default: always). A child without work is not
+   * started; a reload that gives it work starts it, one that takes its work away stops it after
+   * it applied the reload (keepalived's parent starts a missing child on SIGHUP the same way).
+   */
+  readonly hasWork?: (kind: ChildKind, config: Config) => boolean;
   /** The validated configuration every child starts with. */
   readonly config: Config;
   readonly childOptions: ChildOptions;
@@ -93,6 +99,8 @@ interface Pending {
 interface Child {
   readonly kind: ChildKind;
   readonly backoff: RestartBackoff;
+  /** Not started: the configuration gives it no work (hasWork); absent from status and dumps. */
+  idle: boolean;
   proc: ChildProcess | undefined;
   state: ChildState;
   /** True until the child was ready once: a failure then stops the daemon's start instead of a restart. */
@@ -140,6 +148,7 @@ export class Supervisor {
     this.children = o.kinds.map((kind) => ({
       kind,
       backoff: new RestartBackoff(o.backoff ?? DEFAULT_BACKOFF),
+      idle: !this.hasWork(kind, o.config),
       proc: undefined,
       state: 'stopped',
       initial: true,
@@ -158,6 +167,10 @@ export class Supervisor {
     }));
   }
 
+  private hasWork(kind: ChildKind, config: Config): boolean {
+    return this.o.hasWork?.(kind, config) ?? true;
+  }
+
   /** The configuration the children run (the last one every running child applied). */
   get current(): Config {
     return this.config;
@@ -166,7 +179,10 @@ export class Supervisor {
   /** Starts every child and resolves when all are ready; on failure stops those started and rejects with the child's reason. */
   async start(): Promise<void> {
     try {
-      for (const c of this.children) await this.spawn(c);
+      for (const c of this.children) {
+        if (c.idle) this.o.log.info({ op: 'start', child: c.kind }, `not starting the ${c.kind} child: the configuration gives it nothing to do`);
+        else await this.spawn(c);
+      }
     } catch (e) {
       await this.stop();
       throw e;
@@ -178,11 +194,16 @@ export class Supervisor {
     return Object.fromEntries(this.children.flatMap((c) => (c.proc?.pid !== undefined ? [[c.kind, c.proc.pid]] : [])));
   }
 
+  /** The children the configuration gives work (the others are not started). */
+  private active(): Child[] {
+    return this.children.filter((c) => !c.idle);
+  }
+
   /** Every child's state, and each running child's own snapshot under its kind. */
   async status(): Promise<{ children: ChildStatus[]; sections: Partial<Record<ChildKind, unknown>> }> {
     const sections: Partial<Record<ChildKind, unknown>> = {};
     const children = await Promise.all(
-      this.children.map(async (c): Promise<ChildStatus> => {
+      this.active().map(async (c): Promise<ChildStatus> => {
         const base = this.describe(c);
         if (c.state !== 'running') return base;
         try {
@@ -210,12 +231,14 @@ export class Supervisor {
 
   private async applyReload(next: Config): Promise<ReloadOutcome[]> {
     const out: ReloadOutcome[] = [];
-    for (const c of this.children) {
+    for (const c of this.active()) {
       if (c.state === 'starting') await c.ready?.catch(() => {});
       if (c.state !== 'running') {
         out.push({ kind: c.kind, ok: true, note: `${c.kind} child is ${c.state}; it starts with the new configuration` });
         continue;
       }
+      // a child losing its work applies the reload first (the checker removes its services,
+      // the VRRP child releases its VIPs with priority-0 adverts), then stops below
       try {
         const result = await this.request(c, { t: 'request', id: 0, op: 'reload', config: next }, this.o.reloadTimeoutMs ?? 60_000);
         out.push({ kind: c.kind, ok: true, result });
@@ -223,8 +246,40 @@ export class Supervisor {
         out.push({ kind: c.kind, ok: false, error: (e as Error).message });
       }
     }
-    if (out.every((r) => r.ok)) this.config = next;
+    if (!out.every((r) => r.ok) || this.stopping) return out;
+    this.config = next;
+    for (const c of this.children) {
+      const work = this.hasWork(c.kind, next);
+      if (!work && !c.idle) {
+        await this.retire(c);
+        const i = out.findIndex((r) => r.kind === c.kind);
+        out[i] = { ...out[i]!, note: `${c.kind} child stopped: the configuration gives it nothing to do` };
+      } else if (work && c.idle) {
+        out.push(await this.startForReload(c));
+      }
+    }
     return out;
+  }
+
+  /** Starts a child a reload gave work; a failed start is retried like a crash. */
+  private async startForReload(c: Child): Promise<ReloadOutcome> {
+    c.idle = false;
+    c.initial = false;
+    this.o.log.info({ op: 'reload', child: c.kind }, `starting the ${c.kind} child: the configuration now gives it work`);
+    try {
+      await this.spawn(c);
+      return { kind: c.kind, ok: true, note: `${c.kind} child started: the configuration now gives it work` };
+    } catch (e) {
+      return { kind: c.kind, ok: false, error: `${(e as Error).message}${c.state === 'restarting' ? `; retrying in ${Math.round((c.nextStartAt! - this.clock.now()) / 100) / 10}s` : ''}` };
+    }
+  }
+
+  /** Stops one child gracefully (a reload took its work away); it shows no more in status. */
+  private async retire(c: Child): Promise<void> {
+    this.o.log.info({ op: 'reload', child: c.kind }, `stopping the ${c.kind} child: the configuration gives it nothing to do`);
+    await this.stopChild(c, 'SIGTERM');
+    c.idle = true;
+    c.initial = true;
   }
 
   /** Sends the whole set of operator holds to a running child; rejects when it is not running (onReady sends them again). */
@@ -237,7 +292,7 @@ export class Supervisor {
   /** The children's keepalived-style dump sections, in child order ('' from a child that is not running). */
   async dump(kind: DumpKind): Promise<string> {
     const parts = await Promise.all(
-      this.children.map(async (c) => {
+      this.active().map(async (c) => {
         if (c.state !== 'running') return `# ${c.kind} child is ${c.state}: no data\n`;
         try {
           return String(await this.request(c, { t: 'request', id: 0, op: 'dump', kind }, this.o.statusTimeoutMs ?? 2000));
@@ -252,25 +307,25 @@ export class Supervisor {
   /** Stops every child gracefully (SIGTERM, then SIGKILL after the stop timeout); idempotent. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     this.stopping = true;
-    await Promise.all(
-      this.children.map(async (c) => {
-        c.restartTimer?.();
-        c.restartTimer = undefined;
-        const proc = c.proc;
-        if (!proc) {
-          c.state = 'stopped';
-          return;
-        }
-        c.state = 'stopping';
-        proc.kill(signal);
-        const killTimer = this.clock.setTimeout(() => {
-          this.o.log.error({ op: 'child.stop', child: c.kind, pid: proc.pid }, `${c.kind} child (pid ${proc.pid}) did not stop within ${this.o.stopTimeoutMs ?? 15_000} ms: SIGKILL`);
-          proc.kill('SIGKILL');
-        }, this.o.stopTimeoutMs ?? 15_000);
-        await c.exited;
-        killTimer();
-      }),
-    );
+    await Promise.all(this.children.map((c) => this.stopChild(c, signal)));
+  }
+
+  private async stopChild(c: Child, signal: NodeJS.Signals): Promise<void> {
+    c.restartTimer?.();
+    c.restartTimer = undefined;
+    const proc = c.proc;
+    if (!proc) {
+      c.state = 'stopped';
+      return;
+    }
+    c.state = 'stopping';
+    proc.kill(signal);
+    const killTimer = this.clock.setTimeout(() => {
+      this.o.log.error({ op: 'child.stop', child: c.kind, pid: proc.pid }, `${c.kind} child (pid ${proc.pid}) did not stop within ${this.o.stopTimeoutMs ?? 15_000} ms: SIGKILL`);
+      proc.kill('SIGKILL');
+    }, this.o.stopTimeoutMs ?? 15_000);
+    await c.exited;
+    killTimer();
   }
 
   private describe(c: Child): ChildStatus {

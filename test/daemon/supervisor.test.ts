@@ -128,6 +128,31 @@ t.test('reload: each child gets the new configuration; a refusal keeps the old o
   t.match((await sup.status()).sections.vrrp, { instances: 2, reloads: 0 });
 });
 
+t.test('a reload starts the child the configuration now gives work, and stops the one it no longer does (after it applied the reload)', async (t) => {
+  const hasWork = (kind: string, c: Config) => kind === 'vrrp' || c.vrrpInstances.some((v) => v.name === 'CHK');
+  const { sup, lines } = supervise(t, {}, { kinds: ['vrrp', 'checker'], hasWork });
+  await sup.start();
+  t.same((await sup.status()).children.map((c) => c.kind), ['vrrp'], 'no checker without work');
+  t.ok(lines.some((l) => l.child === 'checker' && /not starting the checker child/.test(l.msg ?? '')));
+  const add = await sup.reload(conf('A', 'CHK'));
+  t.match(add, [{ kind: 'vrrp', ok: true }, { kind: 'checker', ok: true, note: /checker child started/ }]);
+  const st = await sup.status();
+  t.match(st.children, [{ kind: 'vrrp', state: 'running' }, { kind: 'checker', state: 'running', restarts: 0 }]);
+  t.match(st.sections.checker, { kind: 'checker', instances: 2 }, 'the new child runs the new configuration');
+  const pid = st.children[1]!.pid!;
+  const drop = await sup.reload(conf('A'));
+  t.match(drop, [{ kind: 'vrrp', ok: true }, { kind: 'checker', ok: true, result: { applied: 1 }, note: /checker child stopped/ }], 'the checker applied the reload before it stopped');
+  t.notOk(pidAlive(pid), 'the checker child is gone');
+  t.same((await sup.status()).children.map((c) => c.kind), ['vrrp']);
+  t.ok(lines.some((l) => l.op === 'child.exit' && l.child === 'checker' && /stopped/.test(l.msg ?? '')), 'a clean stop, not a crash');
+  t.notOk(lines.some((l) => l.restartInMs !== undefined), 'nothing restarted');
+  t.match(await sup.reload(conf('A', 'CHK')), [{ kind: 'vrrp' }, { kind: 'checker', ok: true, note: /started/ }], 'and started again');
+  // a reload a child refuses changes nothing: no child is started or stopped
+  const before = (await sup.status()).children.map((c) => c.pid);
+  t.match(await sup.reload(conf('REFUSE')), [{ kind: 'vrrp', ok: false }, { kind: 'checker', ok: false }]);
+  t.same((await sup.status()).children.map((c) => c.pid), before);
+});
+
 t.test('a child that ignores SIGTERM is killed after the stop timeout', async (t) => {
   const { sup } = supervise(t, { ignoreTerm: true }, { stopTimeoutMs: 300 });
   await sup.start();
