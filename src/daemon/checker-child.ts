@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/compile.js';
 import type { RealServer, VirtualServer } from '../config/schema/lvs.js';
@@ -5,6 +6,7 @@ import { type DesiredTable, type HealthView, desiredTable } from '../director/de
 import type { QuorumEvent, QuorumState } from '../director/quorum.js';
 import { shareEntries } from '../director/memo.js';
 import { Reconciler } from '../director/reconciler.js';
+import { MANAGED_FILE, loadManaged, saveManaged } from '../director/managed-store.js';
 import { IpvsDriver } from '../ipvs/driver.js';
 import type { Ipvs } from '../ipvs/ipvs.js';
 import { type CheckResultTotals, HealthEngine } from '../health/engine.js';
@@ -114,7 +116,10 @@ export class CheckerEngine {
     try {
       const t = config.globalDefs.lvsTimeouts;
       if (t) await ipvs.setTimeouts({ tcp: Math.round((t.tcpMs ?? 0) / 1000), tcpFin: Math.round((t.tcpfinMs ?? 0) / 1000), udp: Math.round((t.udpMs ?? 0) / 1000) });
-      const reconciler = new Reconciler({ ipvs, clock: realClock, log: ctx.log, ...(o.resyncMs !== undefined ? { resyncMs: o.resyncMs } : {}), flushAtStart: config.globalDefs.lvsFlush });
+      // the services vigil managed before this start: one dropped from the configuration meanwhile is removed
+      const file = ctx.stateDir !== undefined ? path.join(ctx.stateDir, MANAGED_FILE) : undefined;
+      const managed = file ? { managed: { keys: loadManaged(file, ctx.log), source: file }, onManaged: (keys: ReadonlySet<string>) => saveManaged(file, keys, ctx.log) } : {};
+      const reconciler = new Reconciler({ ipvs, clock: realClock, log: ctx.log, ...(o.resyncMs !== undefined ? { resyncMs: o.resyncMs } : {}), flushAtStart: config.globalDefs.lvsFlush, ...managed });
       const health = new HealthEngine(config, {
         log: ctx.log,
         probeOptions: { log: ctx.log, trackFiles: config.trackFiles, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },

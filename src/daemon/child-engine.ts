@@ -28,6 +28,8 @@ export interface ChildContext {
   readonly log: Logger;
   /** Operator holds in force at start (VRRP child): applied before any instance starts, so a held address owner never takes the VIP after a child restart. */
   readonly holds?: Readonly<Record<string, Hold>>;
+  /** --state-dir (checker child: the services it manages, kept across restarts); absent: nothing is kept. */
+  readonly stateDir?: string;
 }
 
 /** Builds and starts a child's engine; rejects with a message the supervisor shows when it cannot start. */
@@ -50,10 +52,11 @@ export function availableKinds(): ChildKind[] {
 /**
  * As keepalived: a child has work when the configuration gives it some (the checker a
  * virtual_server, the VRRP child a vrrp_instance); with neither, the VRRP child runs so the
- * daemon has a body.
+ * daemon has a body. `managedLeft`: the state directory names services vigil created earlier.
  */
-export function childHasWork(kind: ChildKind, config: Config): boolean {
-  if (kind === 'checker') return config.virtualServers.length > 0;
+export function childHasWork(kind: ChildKind, config: Config, managedLeft = false): boolean {
+  // services vigil created before a restart that the configuration dropped: the checker removes them
+  if (kind === 'checker') return config.virtualServers.length > 0 || managedLeft;
   if (kind === 'vrrp') return config.vrrpInstances.length > 0 || config.virtualServers.length === 0;
   return true;
 }

@@ -20,6 +20,7 @@ import type { ChildKind, DumpKind } from './ipc.js';
 import { type ChildStatus, type ReloadOutcome, Supervisor, removePidFile, writePidFile } from './supervisor.js';
 import { FailoverControl, failoverMetrics } from './failover.js';
 import { childHasWork } from './child-engine.js';
+import { MANAGED_FILE, hasManaged } from '../director/managed-store.js';
 
 /** Compiles keepalived.conf as `vigil run` and every reload do: with this host's interface checks. */
 export function compileConfig(file: string, configId: string | undefined): CompileResult {
@@ -100,9 +101,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   let failover: FailoverControl | undefined;
   const sup = new Supervisor({
     kinds: o.kinds,
-    ...(o.onDemand ? { hasWork: childHasWork } : {}),
+    ...(o.onDemand ? { hasWork: (k: ChildKind, c: Config) => childHasWork(k, c, k === 'checker' && hasManaged(path.join(settings.stateDir, MANAGED_FILE))) } : {}),
     config: o.config,
-    childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat },
+    childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat, stateDir: settings.stateDir },
     log,
     pidFiles: o.flags.childPidFiles,
     respawn: o.flags.respawn,

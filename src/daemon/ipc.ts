@@ -27,6 +27,8 @@ export type RequestOp = 'status' | 'reload' | 'dump' | 'override';
 export interface ChildOptions {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** --state-dir: where the checker keeps the services it manages across restarts. */
+  readonly stateDir?: string;
 }
 
 /** A message from the supervisor to a child. */
@@ -88,7 +90,8 @@ export function parseParentMessage(v: unknown): ParentMessage | IpcReject {
       if (!isConfig(m.config)) return { reject: "start: 'config' is not a compiled configuration" };
       if (!o || !LOG_LEVELS.has(String(o.logLevel)) || !LOG_FORMATS.has(String(o.logFormat))) return { reject: "start: bad 'options'" };
       if (m.holds !== undefined && !isHolds(m.holds)) return { reject: "start: 'holds' must map instance names to {by, reason, since, until?}" };
-      const options = { logLevel: o.logLevel as ChildOptions['logLevel'], logFormat: o.logFormat as ChildOptions['logFormat'] };
+      if (o.stateDir !== undefined && (typeof o.stateDir !== 'string' || !o.stateDir.startsWith('/'))) return { reject: "start: 'options.stateDir' must be an absolute path" };
+      const options: ChildOptions = { logLevel: o.logLevel as ChildOptions['logLevel'], logFormat: o.logFormat as ChildOptions['logFormat'], ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}) };
       return { t: 'start', config: m.config, options, ...(m.holds !== undefined ? { holds: m.holds } : {}) };
     }
     case 'request':

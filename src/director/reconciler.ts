@@ -33,6 +33,13 @@ export interface ReconcilerOptions {
   readonly backoff?: { readonly firstMs?: number; readonly factor?: number; readonly maxMs?: number };
   /** keepalived's `lvs_flush`: flush the whole table once in `start()`. Default false (vigil never flushes otherwise). */
   readonly flushAtStart?: boolean;
+  /**
+   * Services an earlier run of vigil managed (managed-store.ts): vigil's from the start, so one the
+   * desired table no longer has is removed at the first run, and logged as such.
+   */
+  readonly managed?: { readonly keys: Iterable<string>; readonly source: string };
+  /** The set of managed services changed (before a new one is created, after one is deleted): persist it. */
+  readonly onManaged?: (keys: ReadonlySet<string>) => void;
 }
 
 /** What one run did. */
@@ -156,6 +163,10 @@ export class Reconciler {
   private dirty = new Set<string>();
   /** Keys of services vigil has been asked for (and not yet removed). */
   private readonly managed = new Set<string>();
+  /** Managed keys inherited from an earlier run and not desired since (their removal says so). */
+  private readonly inherited = new Set<string>();
+  private readonly inheritedFrom: string;
+  private readonly onManaged: ((keys: ReadonlySet<string>) => void) | undefined;
   /**
    * What the kernel holds, as far as vigil knows, by serviceKey (unmanaged services without
    * their destinations); undefined: not known, read it.
@@ -191,6 +202,12 @@ export class Reconciler {
     this.factor = opts.backoff?.factor ?? 2;
     this.maxMs = opts.backoff?.maxMs ?? 30_000;
     this.flushAtStart = opts.flushAtStart ?? false;
+    for (const k of opts.managed?.keys ?? []) {
+      this.managed.add(k);
+      this.inherited.add(k);
+    }
+    this.inheritedFrom = opts.managed?.source ?? '';
+    this.onManaged = opts.onManaged;
     if (!(this.resyncMs >= 0) || !(this.firstMs > 0) || !(this.factor >= 1) || !(this.maxMs >= this.firstMs))
       throw new RangeError('Reconciler: resyncMs ≥ 0, backoff firstMs > 0, factor ≥ 1 and maxMs ≥ firstMs');
   }
@@ -228,6 +245,7 @@ export class Reconciler {
     const next = new Map<string, ServiceEntry>();
     const keys: string[] = new Array<string>(desired.length);
     let sameKeys = true;
+    let added = false;
     for (let i = 0; i < desired.length; i++) {
       const e = desired[i]!;
       const p = prevList[i];
@@ -248,8 +266,12 @@ export class Reconciler {
         sameKeys = false;
         this.dirty.add(k);
         // a service vigil did not manage yet: read its destinations from the kernel (it may exist already)
-        if (!this.managed.has(k)) this.needRead = true;
-        this.managed.add(k);
+        if (!this.managed.has(k)) {
+          this.needRead = true;
+          this.managed.add(k);
+          added = true;
+        }
+        this.inherited.delete(k);
       } else if (old !== e && !sameEntry(old, e)) this.dirty.add(k);
       next.set(k, e);
     }
@@ -259,6 +281,8 @@ export class Reconciler {
     this.desiredList = desired.slice();
     this.desiredKeys = keys;
     this.generation++;
+    // persisted before the run creates anything: a crash right after leaves no service unrecorded
+    if (added) this.onManaged?.(this.managed);
     return this.kick(reason);
   }
 
@@ -382,6 +406,7 @@ export class Reconciler {
     let plan: Plan;
     let adopted: number;
     let diffed: number;
+    if (read) this.forgetGone(desired, current);
     if (read) {
       plan = diffKeys(desired, current, allKeys(desired, current), this.managed);
       this.unmanagedCount = plan.unmanaged.length;
@@ -409,7 +434,11 @@ export class Reconciler {
     const done = { ...base, read, adopted, unmanaged: this.unmanagedCount, outside, diffed };
     if (plan.ops.length === 0) return this.succeeded(done, current, generation);
 
-    for (const o of plan.ops) this.log.info({ ...fields(o), reason: why }, `ipvs ${describeOp(o)}`);
+    for (const o of plan.ops) {
+      const old = o.op === 'deleteService' && this.inherited.has(serviceKey(o.service));
+      const r = old ? `${why}: no longer configured; vigil created it before this start (${this.inheritedFrom})` : why;
+      this.log.info({ ...fields(o), reason: r }, `ipvs ${describeOp(o)}${old ? ` (${r})` : ''}`);
+    }
     this.counters.writes += plan.ops.length;
     let results: (IpvsError | undefined)[];
     try {
@@ -422,10 +451,30 @@ export class Reconciler {
     for (const e of errors) this.log.warn({ op: e.op, err: e.message, code: e.code, reason: why }, `ipvs write refused: ${e.message}`);
     this.counters.failedWrites += errors.length;
     // a deleted service is no longer vigil's, unless the desired table (the latest one) wants it again
-    for (const o of okOps) if (o.op === 'deleteService' && !this.desired?.has(serviceKey(o.service))) this.managed.delete(serviceKey(o.service));
+    let removed = false;
+    for (const o of okOps) {
+      const k = serviceKey(o.service);
+      if (o.op !== 'deleteService' || this.desired?.has(k)) continue;
+      this.managed.delete(k);
+      this.inherited.delete(k);
+      removed = true;
+    }
+    if (removed) this.onManaged?.(this.managed);
     if (errors.length > 0) return this.failed({ ...done, writes: plan.ops.length, failed: errors.length }, errors[0]!);
     applyInPlace(current, okOps);
     return this.succeeded({ ...done, writes: plan.ops.length }, current, generation);
+  }
+
+  /** After a read: managed services neither desired nor in the kernel are vigil's no more (removed by hand, or before a crash). */
+  private forgetGone(desired: ReadonlyMap<string, ServiceEntry>, current: ReadonlyMap<string, ServiceEntry>): void {
+    let gone = false;
+    for (const k of this.managed) {
+      if (desired.has(k) || current.has(k)) continue;
+      this.managed.delete(k);
+      this.inherited.delete(k);
+      gone = true;
+    }
+    if (gone) this.onManaged?.(this.managed);
   }
 
   private succeeded(r: Omit<ReconcileResult, 'ok'>, table: Map<string, ServiceEntry>, generation: number): ReconcileResult {
