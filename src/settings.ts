@@ -16,6 +16,8 @@ export interface Settings {
   readonly metricsListen: string;
   /** Directory for persistent state (overrides, last known state). */
   readonly stateDir: string;
+  /** Period (ms) of the IPVS re-read that puts right entries changed by hand: 100 ms to 1 h. */
+  readonly ipvsResyncMs: number;
 }
 
 /** Thrown for bad settings; the message names the setting, its flag and its variable. */
@@ -37,6 +39,15 @@ function absolutePath(v: unknown): void {
   if (typeof v !== 'string' || !v.startsWith('/')) throw new Error(`must be an absolute path, got '${String(v)}'`);
 }
 
+// an integer number of milliseconds from 100 ms to 1 h; the variable arrives as a string
+convict.addFormat({
+  name: 'resync-ms',
+  coerce: (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
+  validate: (v: unknown) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 3_600_000) throw new Error(`must be an integer from 100 to 3600000 (ms); got '${String(v)}'`);
+  },
+});
+
 const schema = {
   config: { doc: 'keepalived.conf to read', format: String, default: '/etc/keepalived/keepalived.conf', env: 'VIGIL_CONFIG', arg: 'config' },
   configId: { doc: "config-id selecting '@id' lines (keepalived -i)", format: String, default: '', env: 'VIGIL_CONFIG_ID', arg: 'config-id' },
@@ -51,6 +62,7 @@ const schema = {
   logFormat: { doc: 'log format', format: ['auto', 'json', 'pretty'], default: 'auto', env: 'VIGIL_LOG_FORMAT', arg: 'log-format' },
   metricsListen: { doc: 'Prometheus endpoint HOST:PORT, empty = off', format: listenAddress, default: '', env: 'VIGIL_METRICS_LISTEN', arg: 'metrics-listen' },
   stateDir: { doc: 'state directory', format: absolutePath, default: '/var/lib/vigil', env: 'VIGIL_STATE_DIR', arg: 'state-dir' },
+  ipvsResyncMs: { doc: 'IPVS re-read period (ms) that puts hand changes right', format: 'resync-ms', default: 30_000, env: 'VIGIL_IPVS_RESYNC_MS', arg: 'ipvs-resync-ms' },
 } as const;
 
 /** The settings with their flags, variables and defaults, for `--help`. */

@@ -68,19 +68,6 @@ export interface CheckerReport {
   readonly problems: readonly string[];
 }
 
-/**
- * Period of the IPVS re-read that puts hand changes right: VIGIL_IPVS_RESYNC_MS (100 ms to 1 h),
- * default 30 s. A bad value is logged and the default kept.
- */
-export function resyncFromEnv(env: NodeJS.ProcessEnv, log: ChildContext['log']): number | undefined {
-  const v = env['VIGIL_IPVS_RESYNC_MS'];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (Number.isInteger(n) && n >= 100 && n <= 3_600_000) return n;
-  log.warn({ op: 'checker.start', VIGIL_IPVS_RESYNC_MS: v }, `VIGIL_IPVS_RESYNC_MS must be an integer from 100 to 3600000 (ms); got '${v}', using 30000`);
-  return undefined;
-}
-
 /** The health view the director reads: the engine's verdicts by the engine's names. */
 function healthView(v: Verdicts): HealthView {
   return (vs: VirtualServer, rs: RealServer) => v[vsName(vs)]?.[rsName(rs)];
@@ -264,8 +251,8 @@ export class CheckerEngine {
 
 /** The checker child: health checks and IPVS for every virtual_server. */
 export async function startCheckerChild(config: Config, ctx: ChildContext): Promise<ChildEngine> {
-  const resyncMs = resyncFromEnv(process.env, ctx.log);
-  const engine = await CheckerEngine.start(config, ctx, resyncMs !== undefined ? { resyncMs } : {});
+  // --ipvs-resync-ms / VIGIL_IPVS_RESYNC_MS, validated with the other settings (settings.ts)
+  const engine = await CheckerEngine.start(config, ctx, ctx.ipvsResyncMs !== undefined ? { resyncMs: ctx.ipvsResyncMs } : {});
   return {
     status: () => engine.status(),
     reload: (next) => engine.reload(next),

@@ -30,6 +30,8 @@ export interface ChildContext {
   readonly holds?: Readonly<Record<string, Hold>>;
   /** --state-dir (checker child: the services it manages, kept across restarts); absent: nothing is kept. */
   readonly stateDir?: string;
+  /** --ipvs-resync-ms (checker child); absent: the reconciler's default (30 s). */
+  readonly ipvsResyncMs?: number;
 }
 
 /** Builds and starts a child's engine; rejects with a message the supervisor shows when it cannot start. */

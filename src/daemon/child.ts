@@ -71,7 +71,7 @@ function main(): void {
         starting = true;
         try {
           const start = await CHILD_ENGINES[kind]!();
-          engine = await start(m.config, { log, ...(m.holds ? { holds: m.holds } : {}), ...(m.options.stateDir !== undefined ? { stateDir: m.options.stateDir } : {}) });
+          engine = await start(m.config, { log, ...(m.holds ? { holds: m.holds } : {}), ...(m.options.stateDir !== undefined ? { stateDir: m.options.stateDir } : {}), ...(m.options.ipvsResyncMs !== undefined ? { ipvsResyncMs: m.options.ipvsResyncMs } : {}) });
         } catch (err) {
           log.fatal({ op: 'child.start', child: kind, err }, (err as Error).message);
           send({ t: 'fatal', message: (err as Error).message });

@@ -103,7 +103,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     kinds: o.kinds,
     ...(o.onDemand ? { hasWork: (k: ChildKind, c: Config) => childHasWork(k, c, k === 'checker' && hasManaged(path.join(settings.stateDir, MANAGED_FILE))) } : {}),
     config: o.config,
-    childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat, stateDir: settings.stateDir },
+    childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat, stateDir: settings.stateDir, ipvsResyncMs: settings.ipvsResyncMs },
     log,
     pidFiles: o.flags.childPidFiles,
     respawn: o.flags.respawn,

@@ -29,6 +29,8 @@ export interface ChildOptions {
   readonly logFormat: 'auto' | 'json' | 'pretty';
   /** --state-dir: where the checker keeps the services it manages across restarts. */
   readonly stateDir?: string;
+  /** --ipvs-resync-ms: the checker's IPVS re-read period. */
+  readonly ipvsResyncMs?: number;
 }
 
 /** A message from the supervisor to a child. */
@@ -91,7 +93,13 @@ export function parseParentMessage(v: unknown): ParentMessage | IpcReject {
       if (!o || !LOG_LEVELS.has(String(o.logLevel)) || !LOG_FORMATS.has(String(o.logFormat))) return { reject: "start: bad 'options'" };
       if (m.holds !== undefined && !isHolds(m.holds)) return { reject: "start: 'holds' must map instance names to {by, reason, since, until?}" };
       if (o.stateDir !== undefined && (typeof o.stateDir !== 'string' || !o.stateDir.startsWith('/'))) return { reject: "start: 'options.stateDir' must be an absolute path" };
-      const options: ChildOptions = { logLevel: o.logLevel as ChildOptions['logLevel'], logFormat: o.logFormat as ChildOptions['logFormat'], ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}) };
+      if (o.ipvsResyncMs !== undefined && (typeof o.ipvsResyncMs !== 'number' || !Number.isInteger(o.ipvsResyncMs) || o.ipvsResyncMs < 100)) return { reject: "start: 'options.ipvsResyncMs' must be an integer ≥ 100" };
+      const options: ChildOptions = {
+        logLevel: o.logLevel as ChildOptions['logLevel'],
+        logFormat: o.logFormat as ChildOptions['logFormat'],
+        ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
+        ...(o.ipvsResyncMs !== undefined ? { ipvsResyncMs: o.ipvsResyncMs } : {}),
+      };
       return { t: 'start', config: m.config, options, ...(m.holds !== undefined ? { holds: m.holds } : {}) };
     }
     case 'request':

@@ -1,7 +1,7 @@
 import t from 'tap';
 import pino from 'pino';
 import { compileText } from '../../src/config/compile.js';
-import { CheckerEngine, resyncFromEnv } from '../../src/daemon/checker-child.js';
+import { CheckerEngine } from '../../src/daemon/checker-child.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
 import { toggleHttpServer, until } from '../helpers/net-fixtures.js';
 
@@ -113,16 +113,6 @@ t.test('a restart adopts the table with zero writes; a reload writes only the di
   t.ok(after.checks >= checksBefore, 'an unchanged check keeps its counters across the reload');
   t.equal(after.since, before.since, 'and its state');
   t.same(Object.keys(await destWeights(ipvs)).length, 3);
-});
-
-t.test('VIGIL_IPVS_RESYNC_MS: a good value is used, a bad one is logged and the default kept', async (t) => {
-  const warnings: string[] = [];
-  const spy = { warn: (_o: object, m: string) => warnings.push(m) } as unknown as Parameters<typeof resyncFromEnv>[1];
-  t.equal(resyncFromEnv({}, spy), undefined, 'unset: default');
-  t.equal(resyncFromEnv({ VIGIL_IPVS_RESYNC_MS: '2000' }, spy), 2000);
-  for (const bad of ['2s', '50', '3600001', '1.5']) t.equal(resyncFromEnv({ VIGIL_IPVS_RESYNC_MS: bad }, spy), undefined, `'${bad}' refused`);
-  t.equal(warnings.length, 4, 'each bad value logged once');
-  t.match(warnings[0], /VIGIL_IPVS_RESYNC_MS must be an integer from 100 to 3600000 \(ms\); got '2s'/);
 });
 
 t.test('lvs_sync_daemon without an instance: the checker runs both daemons, hands them over to VRRP, and stops them', async (t) => {

@@ -9,6 +9,7 @@ t.test('supervisor → child: valid messages pass unchanged', async (t) => {
   const good: unknown[] = [
     { t: 'start', config, options },
     { t: 'start', config, options, holds: { VI_1: { by: 'alice', reason: 'r', since: 1 } } },
+    { t: 'start', config, options: { ...options, stateDir: '/var/lib/vigil', ipvsResyncMs: 2000 } },
     { t: 'request', id: 0, op: 'status' },
     { t: 'request', id: 7, op: 'reload', config },
     { t: 'request', id: 8, op: 'dump', kind: 'stats' },
@@ -23,6 +24,7 @@ t.test('supervisor → child: valid messages pass unchanged', async (t) => {
   }
   const holds = { VI_1: { by: 'alice', reason: 'r', since: 1 } };
   t.same((parseParentMessage({ t: 'start', config, options, holds }) as { holds?: unknown }).holds, holds, 'start carries the holds');
+  t.match(parseParentMessage({ t: 'start', config, options: { ...options, stateDir: '/s', ipvsResyncMs: 500 } }), { options: { stateDir: '/s', ipvsResyncMs: 500 } }, 'and the settings the children need');
 });
 
 t.test('supervisor → child: malformed messages are rejected with a reason', async (t) => {
@@ -36,6 +38,8 @@ t.test('supervisor → child: malformed messages are rejected with a reason', as
     [{ t: 'start', config: { vrrpInstances: 'x' }, options }, /'config' is not/],
     [{ t: 'start', config, options: { logLevel: 'loud', logFormat: 'json' } }, /bad 'options'/],
     [{ t: 'start', config, options, holds: { VI_1: { by: 'a' } } }, /start: 'holds'/],
+    [{ t: 'start', config, options: { ...options, stateDir: 'relative' } }, /options.stateDir/],
+    [{ t: 'start', config, options: { ...options, ipvsResyncMs: '2000' } }, /options.ipvsResyncMs/],
     [{ t: 'request', op: 'status' }, /'id' must be a non-negative integer/],
     [{ t: 'request', id: -1, op: 'status' }, /'id'/],
     [{ t: 'request', id: 1.5, op: 'status' }, /'id'/],
