@@ -7,6 +7,10 @@
 //   changes a weight and deletes a real server, and the periodic re-read puts both right; down
 //   verdicts remove one real server and set the inhibit_on_failure one to weight 0; sync daemons
 //   and timeouts are set and read back, beside ipvsadm's view.
+// - daemon-lifecycle (`vigil run`): a reload adding the first virtual_server starts the checker
+//   child, one removing the last removes its service and stops it; the services vigil manages
+//   survive a restart (<state-dir>/ipvs-managed.json): one dropped from the file while vigil was
+//   down is removed at the next start, a service made by hand never is.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { pidsByCmdline } from '../lab/state.js';
@@ -16,7 +20,7 @@ import { decodeConfigMessage, decodeDaemonMessage } from '../../src/ipvs/codec.j
 import { decodeMessages } from '../../src/netlink/codec.js';
 import { readHex, repoScenario } from '../ipvs/fixtures/scenario.js';
 
-const res = await runUmlForTest(t, { topology: null, scenarios: [repoScenario('ipvs-extras-capture'), repoScenario('director')], timeoutMs: 150_000, scenarioTimeoutS: 90 });
+const res = await runUmlForTest(t, { topology: null, scenarios: [repoScenario('ipvs-extras-capture'), repoScenario('director'), repoScenario('daemon-lifecycle')], timeoutMs: 300_000, scenarioTimeoutS: 120 });
 const get = (name: string): UmlScenarioResult => scenarioResult(res, name);
 const text = scenarioText;
 
@@ -51,9 +55,9 @@ function straceCount(log: string): { reads: number; writes: number } {
   return { reads, writes };
 }
 
-t.test('the guest booted and ran both scenarios', async (t) => {
+t.test('the guest booted and ran the scenarios', async (t) => {
   t.ok(res.ok, res.ok ? 'run ok' : describeUmlFailure(res));
-  t.same(res.scenarios.map((s) => [s.name, s.status]), [['ipvs-extras-capture', 0], ['director', 0]]);
+  t.same(res.scenarios.map((s) => [s.name, s.status]), [['ipvs-extras-capture', 0], ['director', 0], ['daemon-lifecycle', 0]]);
 });
 
 t.test('a fresh capture of sync daemons and timeouts matches the golden fixtures', async (t) => {
@@ -151,6 +155,35 @@ t.test('timeouts set and read back', async (t) => {
   t.equal(String(p['timeoutText']).trim(), 'Timeout (tcp tcpfin udp): 7200 60 120', 'ipvsadm -L --timeout agrees');
   t.same(p['timeoutsPartial'], { tcp: 7200, tcpFin: 30, udp: 120 }, 'a 0 leaves that timeout as it was');
   t.same(save(text(get('director'), 'save-final.txt')), save(phase('program').saveAfterFirst), 'the table is left in place when vigil stops');
+});
+
+t.test('vigil run: reloads start and stop the checker child as the configuration gives it work', async (t) => {
+  const lc = get('daemon-lifecycle');
+  const steps = Object.fromEntries(text(lc, 'steps').trim().split('\n').map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]));
+  t.notOk(lc.files.get('errors')?.toString(), 'every start reached its children');
+  t.equal(steps['empty'], 'children=[vrrp:running] services=[]', 'no virtual_server: no checker child');
+  t.equal(text(lc, 'reload-add.status').trim(), '0', text(lc, 'reload-add.out'));
+  t.match(text(lc, 'reload-add.out'), /checker child started/);
+  t.equal(steps['added'], 'children=[checker:running] services=[203.0.113.1:80]', 'the first virtual_server: the checker started and programmed it');
+  t.equal(text(lc, 'reload-drop.status').trim(), '0', text(lc, 'reload-drop.out'));
+  t.match(text(lc, 'reload-drop.out'), /checker child stopped/);
+  t.equal(steps['dropped'], 'children=[vrrp:running] services=[]', 'the last one removed: its service gone, the checker stopped');
+});
+
+t.test('vigil run: the managed services survive a restart; one dropped meanwhile is removed, one made by hand never', async (t) => {
+  const lc = get('daemon-lifecycle');
+  const steps = Object.fromEntries(text(lc, 'steps').trim().split('\n').map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]));
+  t.equal(steps['stopped'], 'children=[none] services=[203.0.113.1:80 203.0.113.2:80 203.0.113.9:80]', 'vigil stopped; IPVS left in place');
+  t.same(text(lc, 'stop-codes').trim().split('\n'), ['0', '0', '0'], 'clean stops');
+  t.match(JSON.parse(text(lc, 'managed-before.json')), { version: 1, services: ['tcp|4|203.0.113.1|80', 'tcp|4|203.0.113.2|80'] }, 'the hand-made service is not vigil\'s');
+  t.equal(steps['restart-one'], 'children=[checker:running] services=[203.0.113.1:80 203.0.113.9:80]', '.2 removed at start, .1 adopted, .9 untouched');
+  t.same(JSON.parse(text(lc, 'managed-one.json')).services, ['tcp|4|203.0.113.1|80']);
+  t.equal(steps['restart-none'], 'children=[vrrp:running checker:running] services=[203.0.113.9:80]', 'a checker started for the leftover alone and removed it');
+  t.same(JSON.parse(text(lc, 'managed-none.json')).services, []);
+  const log = text(lc, 'vigil.log').trim().split('\n').flatMap((l) => { try { return [JSON.parse(l) as { msg?: string; op?: string }]; } catch { return []; } });
+  t.ok(log.some((l) => l.op === 'deleteService' && /deleteService 203\.0\.113\.2:80 \(.*no longer configured; vigil created it before this start/.test(l.msg ?? '')), 'the removal logged with its reason');
+  t.notOk(log.some((l) => /203\.0\.113\.9/.test(l.msg ?? '') && l.op === 'deleteService'), 'never a write to the hand-made service');
+  t.notOk(log.some((l) => /flush/i.test(l.op ?? '')), 'no flush');
 });
 
 t.test('nothing left behind by the UML run', async (t) => {
