@@ -39,10 +39,13 @@ function absolutePath(v: unknown): void {
   if (typeof v !== 'string' || !v.startsWith('/')) throw new Error(`must be an absolute path, got '${String(v)}'`);
 }
 
+/** The IPVS re-read period when none is set (an empty VIGIL_IPVS_RESYNC_MS too, as before it was a setting). */
+const RESYNC_DEFAULT_MS = 30_000;
+
 // an integer number of milliseconds from 100 ms to 1 h; the variable arrives as a string
 convict.addFormat({
   name: 'resync-ms',
-  coerce: (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
+  coerce: (v: unknown) => (v === '' ? RESYNC_DEFAULT_MS : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
   validate: (v: unknown) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 3_600_000) throw new Error(`must be an integer from 100 to 3600000 (ms); got '${String(v)}'`);
   },
@@ -62,7 +65,7 @@ const schema = {
   logFormat: { doc: 'log format', format: ['auto', 'json', 'pretty'], default: 'auto', env: 'VIGIL_LOG_FORMAT', arg: 'log-format' },
   metricsListen: { doc: 'Prometheus endpoint HOST:PORT, empty = off', format: listenAddress, default: '', env: 'VIGIL_METRICS_LISTEN', arg: 'metrics-listen' },
   stateDir: { doc: 'state directory', format: absolutePath, default: '/var/lib/vigil', env: 'VIGIL_STATE_DIR', arg: 'state-dir' },
-  ipvsResyncMs: { doc: 'IPVS re-read period (ms) that puts hand changes right', format: 'resync-ms', default: 30_000, env: 'VIGIL_IPVS_RESYNC_MS', arg: 'ipvs-resync-ms' },
+  ipvsResyncMs: { doc: 'IPVS re-read period (ms) that puts hand changes right', format: 'resync-ms', default: RESYNC_DEFAULT_MS, env: 'VIGIL_IPVS_RESYNC_MS', arg: 'ipvs-resync-ms' },
 } as const;
 
 /** The settings with their flags, variables and defaults, for `--help`. */

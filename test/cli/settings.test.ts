@@ -23,6 +23,7 @@ const cases: { desc: string; args: string[]; env: Record<string, string>; want: 
   { desc: 'IPVS re-read from env', args: [], env: { VIGIL_IPVS_RESYNC_MS: '2000' }, want: { ipvsResyncMs: 2000 } },
   { desc: 'IPVS re-read flag wins', args: ['--ipvs-resync-ms', '100'], env: { VIGIL_IPVS_RESYNC_MS: '2000' }, want: { ipvsResyncMs: 100 } },
   { desc: 'IPVS re-read at its maximum', args: ['--ipvs-resync-ms', '3600000'], env: {}, want: { ipvsResyncMs: 3_600_000 } },
+  { desc: 'IPVS re-read empty: the default', args: [], env: { VIGIL_IPVS_RESYNC_MS: '' }, want: { ipvsResyncMs: 30_000 } },
 ];
 for (const c of cases) t.test(c.desc, async (t) => t.match(loadSettings(c.args, c.env), c.want));
 
@@ -34,7 +35,7 @@ const bad: { desc: string; args: string[]; env: Record<string, string>; msg: Reg
   { desc: 'metrics port', args: ['--metrics-listen', '127.0.0.1:70000'], env: {}, msg: /port 70000 is out of range/ },
   { desc: 'relative socket', args: ['--socket', 'vigil.sock'], env: {}, msg: /--socket \/ VIGIL_SOCKET: must be an absolute path/ },
   { desc: 'relative state dir', args: [], env: { VIGIL_STATE_DIR: 'state' }, msg: /--state-dir \/ VIGIL_STATE_DIR/ },
-  ...['2s', '50', '3600001', '1.5', '-5', ''].map((v) => ({ desc: `IPVS re-read '${v}'`, args: [], env: { VIGIL_IPVS_RESYNC_MS: v }, msg: /--ipvs-resync-ms \/ VIGIL_IPVS_RESYNC_MS: must be an integer from 100 to 3600000 \(ms\)/ })),
+  ...['2s', '50', '3600001', '1.5', '-5'].map((v) => ({ desc: `IPVS re-read '${v}'`, args: [], env: { VIGIL_IPVS_RESYNC_MS: v }, msg: /--ipvs-resync-ms \/ VIGIL_IPVS_RESYNC_MS: must be an integer from 100 to 3600000 \(ms\)/ })),
   { desc: 'IPVS re-read flag', args: ['--ipvs-resync-ms', '99'], env: {}, msg: /--ipvs-resync-ms \/ VIGIL_IPVS_RESYNC_MS: must be an integer from 100 to 3600000 \(ms\); got '99'/ },
 ];
 for (const c of bad)
