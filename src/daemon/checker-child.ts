@@ -12,6 +12,8 @@ import { rsName, vsName } from '../health/names.js';
 import { NotifyQueues } from '../health/notify.js';
 import type { HealthTransition, RsView, Verdicts } from '../health/views.js';
 import { realClock } from '../util/clock.js';
+import { OverrideManager } from '../overrides/manager.js';
+import { overrideControl, type OverridesReport } from '../overrides/control.js';
 import type { ChildContext, ChildEngine } from './child-engine.js';
 
 /*
@@ -30,6 +32,8 @@ export interface CheckerEngineOptions {
   readonly ipvs?: Ipvs;
   /** Period of the kernel re-read that puts hand changes right (default 30 s). */
   readonly resyncMs?: number;
+  /** Holds the overrides (`<state dir>/overrides.json`); absent: overrides in memory only. */
+  readonly stateDir?: string;
 }
 
 /** One real server in `vigil status`: health beside what the kernel was given. */
@@ -40,6 +44,8 @@ export interface RsReport {
   readonly configuredWeight: number;
   /** Weight vigil installed in IPVS; absent when the real server is not in the table. */
   readonly installed?: number;
+  /** Operator override in force (drain, disable). */
+  readonly override?: 'drain' | 'disable';
   readonly reason: string;
   readonly since: string;
   readonly checks: number;
@@ -63,6 +69,8 @@ export interface CheckerReport {
   readonly ipvs: ReturnType<Reconciler['status']>;
   readonly checks: { readonly distinct: number; readonly pairs: number; readonly lateness: ReturnType<HealthEngine['lateness']>; readonly results: CheckResultTotals };
   readonly problems: readonly string[];
+  /** Operator overrides in force, maintenance windows and change counts. */
+  readonly overrides?: OverridesReport;
 }
 
 /**
@@ -91,6 +99,8 @@ export class CheckerEngine {
   private stopped = false;
   /** Date.now() − performance.now(), taken once so a time reads the same in every status. */
   private readonly wallOffset = Date.now() - performance.now();
+  /** Operator overrides (drain, disable): an input of the desired table beside the verdicts. */
+  readonly overrides: OverrideManager;
 
   private constructor(
     private config: Config,
@@ -101,6 +111,13 @@ export class CheckerEngine {
     /** The engine opened the IPVS socket itself (else the caller closes what it injected). */
     private readonly ownsIpvs: boolean,
   ) {
+    this.overrides = new OverrideManager({
+      ...(ctx.stateDir !== undefined ? { file: `${ctx.stateDir}/overrides.json` } : {}),
+      clock: realClock,
+      wallNow: () => Date.now(),
+      log: ctx.log,
+      onChange: (reason) => void (this.stopped ? undefined : this.recompute(`override: ${reason}`, false)),
+    });
     this.scripts = new NotifyQueues({ log: ctx.log, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) });
   }
 
@@ -117,7 +134,9 @@ export class CheckerEngine {
         probeOptions: { log: ctx.log, trackFiles: config.trackFiles, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },
         notify: { log: ctx.log, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },
       });
-      const engine = new CheckerEngine(config, health, reconciler, ipvs, ctx, owns);
+      const engine = new CheckerEngine(config, health, reconciler, ipvs, { ...ctx, ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}) }, owns);
+      // before the first table: a drained real server must never get its weight back at a restart
+      engine.overrides.load();
       await reconciler.start();
       health.onTransition((t) => engine.onTransition(t));
       // the table from the initial verdicts (up unless alpha) first, then the checks: at tens of
@@ -143,7 +162,7 @@ export class CheckerEngine {
 
   /** Desired table from the current verdicts; quorum scripts; then one reconcile. */
   private async recompute(reason: string, init: boolean): Promise<void> {
-    const d = desiredTable({ lvs: this.config, health: healthView(this.health.verdicts()), quorum: this.quorum });
+    const d = desiredTable({ lvs: this.config, health: healthView(this.health.verdicts()), quorum: this.quorum, overrides: this.overrides.view() });
     this.quorum = d.quorum;
     // unchanged services keep their objects, so the reconciler diffs only what changed
     const table = shareEntries(this.last?.table ?? [], d.table);
@@ -181,6 +200,7 @@ export class CheckerEngine {
     const virtualServers = snap.virtualServers.map((v) => {
       const d = byVs.get(v.vs);
       const installed = new Map(d?.realServers.map((r) => [r.rs, r.installed]));
+      const overridden = new Map(d?.realServers.map((r) => [r.rs, r.override]));
       return {
         vs: v.vs,
         quorumUp: d?.quorum.up ?? true,
@@ -194,6 +214,7 @@ export class CheckerEngine {
             weight: r.weight,
             configuredWeight: r.configuredWeight,
             ...(inst !== undefined ? { installed: inst } : {}),
+            ...(overridden.get(r.rs) ? { override: overridden.get(r.rs)! } : {}),
             reason: r.reason,
             since: wall(r.since),
             checks: r.checks,
@@ -209,7 +230,13 @@ export class CheckerEngine {
       ipvs: this.reconciler.status(),
       checks: { distinct: snap.distinctChecks, pairs: snap.pairs, lateness: this.health.lateness(), results: this.health.results() },
       problems: this.last?.problems ?? [],
+      overrides: overrideControl.report(this.overrides, this.config),
     };
+  }
+
+  /** Control requests routed to this child (`override.*`: vigil drain / disable / enable). */
+  control(method: string, params: Record<string, unknown>): Promise<unknown> {
+    return overrideControl.handle(method, params, { manager: this.overrides, config: this.config, table: () => this.last, ipvs: this.ipvs });
   }
 
   /** keepalived-style text dumps: the checker has none of its own yet. */
@@ -222,6 +249,7 @@ export class CheckerEngine {
     if (this.stopped) return;
     this.stopped = true;
     this.health.stop();
+    this.overrides.stop();
     this.reconciler.stop();
     await this.reconciler.idle();
     const how = this.config.globalDefs.lvsFlushOnStop;
@@ -240,11 +268,12 @@ export class CheckerEngine {
 /** The checker child: health checks and IPVS for every virtual_server. */
 export async function startCheckerChild(config: Config, ctx: ChildContext): Promise<ChildEngine> {
   const resyncMs = resyncFromEnv(process.env, ctx.log);
-  const engine = await CheckerEngine.start(config, ctx, resyncMs !== undefined ? { resyncMs } : {});
+  const engine = await CheckerEngine.start(config, ctx, { ...(resyncMs !== undefined ? { resyncMs } : {}), ...(ctx.stateDir !== undefined ? { stateDir: ctx.stateDir } : {}) });
   return {
     status: () => engine.status(),
     reload: (next) => engine.reload(next),
     dump: () => engine.dump(),
     stop: () => engine.stop(),
+    control: (method, params) => engine.control(method, params),
   };
 }

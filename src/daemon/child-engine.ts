@@ -18,11 +18,15 @@ export interface ChildEngine {
   dump(kind: DumpKind): string;
   /** Graceful stop (VRRP: priority-0 adverts, VIPs released); resolves when done. */
   stop(): Promise<void>;
+  /** Control requests routed to this child (`override.*` for the checker); rejects with the reason. */
+  control?(method: string, params: Record<string, unknown>): Promise<unknown>;
 }
 
 /** What a child engine gets besides the configuration. */
 export interface ChildContext {
   readonly log: Logger;
+  /** vigil's state directory (--state-dir), for state that survives restarts. */
+  readonly stateDir?: string;
 }
 
 /** Builds and starts a child's engine; rejects with a message the supervisor shows when it cannot start. */

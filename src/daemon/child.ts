@@ -71,7 +71,7 @@ function main(): void {
         starting = true;
         try {
           const start = await CHILD_ENGINES[kind]!();
-          engine = await start(m.config, { log });
+          engine = await start(m.config, { log, ...(m.options.stateDir !== undefined ? { stateDir: m.options.stateDir } : {}) });
         } catch (err) {
           log.fatal({ op: 'child.start', child: kind, err }, (err as Error).message);
           send({ t: 'fatal', message: (err as Error).message });
@@ -93,7 +93,14 @@ function main(): void {
           return;
         }
         try {
-          const result = m.op === 'status' ? engine.status() : m.op === 'dump' ? engine.dump(m.kind) : await engine.reload(m.config);
+          const result =
+            m.op === 'status'
+              ? engine.status()
+              : m.op === 'dump'
+                ? engine.dump(m.kind)
+                : m.op === 'control'
+                  ? await (engine.control ? engine.control(m.method, m.params) : Promise.reject(new Error(`the ${kind} child has no method '${m.method}'`)))
+                  : await engine.reload(m.config);
           send({ t: 'reply', id: m.id, ok: true, result });
         } catch (err) {
           send({ t: 'reply', id: m.id, ok: false, error: (err as Error).message });

@@ -12,6 +12,9 @@ import type { Logger } from 'pino';
 import { type CompileResult, type Config, compile } from '../config/compile.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { ControlServer } from '../control/server.js';
+import { socketPeer } from '../control/peer.js';
+import { overrideHandlers } from '../overrides/handlers.js';
+import { overrideMetrics } from '../overrides/metrics.js';
 import { asCheckerReport, checkerMetrics, daemonMetrics, serveMetrics, vrrpRegistry, type VrrpMetricsInstance } from '../metrics/server.js';
 import type { Settings } from '../settings.js';
 import { version } from '../version.js';
@@ -96,7 +99,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const sup = new Supervisor({
     kinds: o.kinds,
     config: o.config,
-    childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat },
+    childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat, stateDir: settings.stateDir },
     log,
     pidFiles: o.flags.childPidFiles,
     respawn: o.flags.respawn,
@@ -176,7 +179,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   };
 
   // The control socket first: a second vigil must refuse before it touches any VIP.
-  const control = new ControlServer(settings.socket, { status: () => status(), reload: () => reload('vigil reload') }, log);
+  const control = new ControlServer(settings.socket, { status: () => status(), reload: () => reload('vigil reload'), ...overrideHandlers(sup) }, log, socketPeer);
   try {
     await control.listen();
   } catch (e) {
@@ -207,6 +210,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     const reg = vrrpRegistry(() => (last?.vrrp ?? []) as VrrpMetricsInstance[]);
     daemonMetrics(reg, { children: () => last?.children ?? [], reloads: () => reloads });
     checkerMetrics(reg, () => asCheckerReport(last?.['checker']));
+    overrideMetrics(reg, () => (last?.['checker'] as { overrides?: unknown } | undefined)?.overrides);
     try {
       closeMetrics = await serveMetrics(settings.metricsListen, reg, log, async () => {
         last = await status();

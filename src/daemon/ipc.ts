@@ -20,12 +20,14 @@ export const CHILD_KINDS: readonly ChildKind[] = ['vrrp', 'checker'];
 export type DumpKind = 'data' | 'stats';
 
 /** Requests the supervisor makes of a running child. */
-export type RequestOp = 'status' | 'reload' | 'dump';
+export type RequestOp = 'status' | 'reload' | 'dump' | 'control';
 
 /** What a child needs besides the configuration. */
 export interface ChildOptions {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** vigil's state directory (--state-dir). */
+  readonly stateDir?: string;
 }
 
 /** A message from the supervisor to a child. */
@@ -34,6 +36,7 @@ export type ParentMessage =
   | { readonly t: 'request'; readonly id: number; readonly op: 'status' }
   | { readonly t: 'request'; readonly id: number; readonly op: 'reload'; readonly config: Config }
   | { readonly t: 'request'; readonly id: number; readonly op: 'dump'; readonly kind: DumpKind }
+  | { readonly t: 'request'; readonly id: number; readonly op: 'control'; readonly method: string; readonly params: Record<string, unknown> }
   | { readonly t: 'stop' };
 
 /** A message from a child to the supervisor. */
@@ -74,13 +77,20 @@ export function parseParentMessage(v: unknown): ParentMessage | IpcReject {
       const o = record(m.options);
       if (!isConfig(m.config)) return { reject: "start: 'config' is not a compiled configuration" };
       if (!o || !LOG_LEVELS.has(String(o.logLevel)) || !LOG_FORMATS.has(String(o.logFormat))) return { reject: "start: bad 'options'" };
-      return { t: 'start', config: m.config, options: { logLevel: o.logLevel as ChildOptions['logLevel'], logFormat: o.logFormat as ChildOptions['logFormat'] } };
+      if (o.stateDir !== undefined && typeof o.stateDir !== 'string') return { reject: "start: 'options.stateDir' must be a string" };
+      return {
+        t: 'start',
+        config: m.config,
+        options: { logLevel: o.logLevel as ChildOptions['logLevel'], logFormat: o.logFormat as ChildOptions['logFormat'], ...(typeof o.stateDir === 'string' ? { stateDir: o.stateDir } : {}) },
+      };
     }
     case 'request':
       if (!isId(m.id)) return { reject: "request: 'id' must be a non-negative integer" };
       if (m.op === 'status') return { t: 'request', id: m.id, op: 'status' };
       if (m.op === 'reload') return isConfig(m.config) ? { t: 'request', id: m.id, op: 'reload', config: m.config } : { reject: "reload: 'config' is not a compiled configuration" };
       if (m.op === 'dump') return m.kind === 'data' || m.kind === 'stats' ? { t: 'request', id: m.id, op: 'dump', kind: m.kind } : { reject: "dump: 'kind' must be data or stats" };
+      if (m.op === 'control')
+        return typeof m.method === 'string' && record(m.params) ? { t: 'request', id: m.id, op: 'control', method: m.method, params: record(m.params)! } : { reject: "control: needs 'method' (a string) and 'params' (an object)" };
       return { reject: `request: unknown op ${JSON.stringify(m.op)}` };
     case 'stop':
       return { t: 'stop' };
