@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import pino from 'pino';
 import { main } from '../../src/cli/main.js';
 import { renderOverrides } from '../../src/cli/override.js';
@@ -20,7 +20,7 @@ import { type ChildCaller, describeCaller, overrideHandlers } from '../../src/ov
 
 const log = pino({ level: 'silent' });
 
-async function daemon(t: Tap.Test, child: ChildCaller, mode = 0o600): Promise<string> {
+async function daemon(t: Test, child: ChildCaller, mode = 0o600): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ctl-'));
   const sock = path.join(dir, 'sub', 'v.sock');
   const server = new ControlServer(sock, overrideHandlers(child), log, socketPeer);
