@@ -14,6 +14,7 @@ import type { HealthTransition, RsView, Verdicts } from '../health/views.js';
 import { realClock } from '../util/clock.js';
 import { OverrideManager } from '../overrides/manager.js';
 import { overrideControl, type OverridesReport } from '../overrides/control.js';
+import { type CronScheduler, WindowEngine, nodeCronScheduler } from '../overrides/windows.js';
 import type { ChildContext, ChildEngine } from './child-engine.js';
 
 /*
@@ -34,6 +35,8 @@ export interface CheckerEngineOptions {
   readonly resyncMs?: number;
   /** Holds the overrides (`<state dir>/overrides.json`); absent: overrides in memory only. */
   readonly stateDir?: string;
+  /** Runs the maintenance windows' cron schedules (default node-cron; tests inject a fake). */
+  readonly scheduler?: CronScheduler;
 }
 
 /** One real server in `vigil status`: health beside what the kernel was given. */
@@ -101,6 +104,8 @@ export class CheckerEngine {
   private readonly wallOffset = Date.now() - performance.now();
   /** Operator overrides (drain, disable): an input of the desired table beside the verdicts. */
   readonly overrides: OverrideManager;
+  /** Maintenance windows: scheduled drains through the override manager. */
+  readonly windows: WindowEngine;
 
   private constructor(
     private config: Config,
@@ -110,6 +115,7 @@ export class CheckerEngine {
     private readonly ctx: ChildContext,
     /** The engine opened the IPVS socket itself (else the caller closes what it injected). */
     private readonly ownsIpvs: boolean,
+    scheduler: CronScheduler = nodeCronScheduler,
   ) {
     this.overrides = new OverrideManager({
       ...(ctx.stateDir !== undefined ? { file: `${ctx.stateDir}/overrides.json` } : {}),
@@ -118,6 +124,7 @@ export class CheckerEngine {
       log: ctx.log,
       onChange: (reason) => void (this.stopped ? undefined : this.recompute(`override: ${reason}`, false)),
     });
+    this.windows = new WindowEngine({ manager: this.overrides, scheduler, wallNow: () => Date.now(), log: ctx.log });
     this.scripts = new NotifyQueues({ log: ctx.log, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) });
   }
 
@@ -134,7 +141,7 @@ export class CheckerEngine {
         probeOptions: { log: ctx.log, trackFiles: config.trackFiles, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },
         notify: { log: ctx.log, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },
       });
-      const engine = new CheckerEngine(config, health, reconciler, ipvs, { ...ctx, ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}) }, owns);
+      const engine = new CheckerEngine(config, health, reconciler, ipvs, { ...ctx, ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}) }, owns, o.scheduler);
       // before the first table: a drained real server must never get its weight back at a restart
       engine.overrides.load();
       await reconciler.start();
@@ -143,6 +150,7 @@ export class CheckerEngine {
       // thousands of real servers the first checks would otherwise compete with programming it
       await engine.recompute('start: configured table', true);
       health.start();
+      engine.windows.update(config);
       ctx.log.info(
         { op: 'checker.start', virtualServers: config.virtualServers.length, checks: health.snapshot().distinctChecks },
         `checker engine started: ${config.virtualServers.length} virtual server(s), ${health.snapshot().distinctChecks} distinct check(s)`,
@@ -187,6 +195,7 @@ export class CheckerEngine {
     const writesBefore = this.reconciler.writes;
     this.config = next;
     this.health.update(next);
+    this.windows.update(next);
     await this.recompute('reload', false);
     await this.reconciler.idle();
     return { distinctChecksBefore: before, distinctChecksAfter: this.health.snapshot().distinctChecks, ipvsWrites: this.reconciler.writes - writesBefore };
@@ -230,13 +239,13 @@ export class CheckerEngine {
       ipvs: this.reconciler.status(),
       checks: { distinct: snap.distinctChecks, pairs: snap.pairs, lateness: this.health.lateness(), results: this.health.results() },
       problems: this.last?.problems ?? [],
-      overrides: overrideControl.report(this.overrides, this.config),
+      overrides: overrideControl.report(this.overrides, this.config, this.windows.report()),
     };
   }
 
   /** Control requests routed to this child (`override.*`: vigil drain / disable / enable). */
   control(method: string, params: Record<string, unknown>): Promise<unknown> {
-    return overrideControl.handle(method, params, { manager: this.overrides, config: this.config, table: () => this.last, ipvs: this.ipvs });
+    return overrideControl.handle(method, params, { manager: this.overrides, config: this.config, table: () => this.last, ipvs: this.ipvs, windows: () => this.windows.report() });
   }
 
   /** keepalived-style text dumps: the checker has none of its own yet. */
@@ -250,6 +259,7 @@ export class CheckerEngine {
     this.stopped = true;
     this.health.stop();
     this.overrides.stop();
+    this.windows.stop();
     this.reconciler.stop();
     await this.reconciler.idle();
     const how = this.config.globalDefs.lvsFlushOnStop;

@@ -208,7 +208,8 @@ export class OverrideManager {
           if (this.map.get(key) !== ov) return;
           if (Date.parse(ov.until!) - this.o.wallNow() > 0) return this.arm(ov);
           try {
-            this.remove(ov, 'expire', `--until ${ov.until} reached`);
+            const window = ov.source.startsWith('window:');
+            this.remove(ov, window ? 'window-end' : 'expire', window ? `maintenance window ${ov.source.slice(7)} ended at ${ov.until}` : `--until ${ov.until} reached`);
           } catch (e) {
             this.o.log.error({ op: 'override.expire', vs: ov.vs, rs: ov.rs, err: e }, (e as Error).message);
           }
