@@ -20,15 +20,16 @@ export interface CronHandle {
   nextRun(): Date | undefined;
 }
 
-/** Runs `fn` at each start of a cron schedule. */
+/** Runs `fn` at each start of a cron schedule, with the start's wall time (ms) as scheduled. */
 export interface CronScheduler {
-  schedule(expression: string, timezone: string | undefined, fn: () => void): CronHandle;
+  schedule(expression: string, timezone: string | undefined, fn: (scheduledAt: number) => void): CronHandle;
 }
 
 /** node-cron: seconds and time zones supported. */
 export const nodeCronScheduler: CronScheduler = {
   schedule(expression, timezone, fn) {
-    const task = cron.createTask(expression, () => fn(), { ...(timezone ? { timezone } : {}) });
+    // context.date is the matched second, whatever the timer's lateness
+    const task = cron.createTask(expression, (ctx) => fn(ctx.date.getTime()), { ...(timezone ? { timezone } : {}) });
     void task.start();
     return {
       cancel: () => void task.destroy(),
@@ -73,18 +74,22 @@ export class WindowEngine {
     }
     for (const [name, w] of next) {
       if (this.running.has(name)) continue;
-      const handle = this.o.scheduler.schedule(w.schedule, w.timezone, () => this.begin(name));
+      const handle = this.o.scheduler.schedule(w.schedule, w.timezone, (at) => this.begin(name, at));
       this.running.set(name, { window: w, key: JSON.stringify(strip(w)), handle });
       this.o.log.info({ op: 'window.schedule', window: name, schedule: w.schedule, timezone: w.timezone, next: handle.nextRun()?.toISOString() }, `maintenance window ${name}: '${w.schedule}'${w.timezone ? ` ${w.timezone}` : ''}, next run ${handle.nextRun()?.toISOString() ?? 'never'}`);
     }
   }
 
-  /** A run starts: drain every target without an override of its own, until the run's end. */
-  begin(name: string): void {
+  /**
+   * A run starts: drain every target without an override of its own, until the run's end. The
+   * end counts from the scheduled start (`scheduledAt`), so a late timer does not lengthen it.
+   */
+  begin(name: string, scheduledAt?: number): void {
     const r = this.running.get(name);
     if (!r || !this.config) return;
     const w = r.window;
-    const now = this.o.wallNow();
+    const wall = this.o.wallNow();
+    const now = scheduledAt !== undefined && scheduledAt <= wall && wall - scheduledAt < w.durationMs ? scheduledAt : wall;
     const until = new Date(now + w.durationMs).toISOString();
     const reason = w.reason ?? `maintenance window ${name}`;
     const { targets, errors } = resolveWindow(w, this.config.virtualServers);

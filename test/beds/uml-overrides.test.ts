@@ -60,7 +60,7 @@ const firstSample = (from: number, rs: string, w: string): number => samples.fin
 /** The daemon's own log (pino JSON lines, `time` in ms): when it acted, to the millisecond. */
 const logged = lines('vigil-dir1.log').flatMap((l) => {
   try {
-    return [JSON.parse(l) as { time: number; op?: string; rs?: string; window?: string; until?: string }];
+    return [JSON.parse(l) as { time: number; op?: string; rs?: string; window?: string; until?: string; who?: string; reason?: string }];
   } catch {
     return [];
   }
@@ -127,17 +127,19 @@ t.test('enable, disable --until and its expiry', async (t) => {
   t.ok(Number.isFinite(at('enable-applied')), `rs2 back at 10 ${Math.round(at('enable-applied') - at('enable'))} ms after vigil enable`);
   t.ok(between(at('enable-applied') + 500, at('disable')).some((r) => r.body === 'rs2'), 'rs2 serves again');
   t.equal(file('disable.status').trim(), '0', file('disable.out'));
-  const out = firstSample(at('disable'), 'rs3', '-');
-  const back = firstSample(out, 'rs3', '10');
-  t.ok(Number.isFinite(out) && Number.isFinite(back), 'rs3 removed, then back');
-  t.match(overridesOf('status-disabled.json'), [{ rs: '198.51.100.13:80', action: 'disable', reason: 'disk check', until: /Z$/ }]);
-  t.same(between(out + INFLIGHT_MS, back).filter((r) => r.body === 'rs3'), [], 'no request to rs3 while disabled');
-  const ov = overridesOf('status-disabled.json')[0];
-  const until = Date.parse(ov?.until ?? '');
+  // the daemon's log says when it acted; vigil status is too slow here (seconds per CLI call in UML)
+  const set = logged.find((l) => l.op === 'override.disable' && l.rs === '198.51.100.13:80');
   const expired = logged.find((l) => l.op === 'override.expire' && l.rs === '198.51.100.13:80');
+  t.match(set, { until: /Z$/, reason: 'disk check', who: /^root \(uid 0/ }, 'logged once with who, why and until');
+  const until = Date.parse(set?.until ?? '');
+  t.ok(set && until - set.time >= 11_900 && until - set.time <= 12_100, `until = its time + 12 s (${set ? until - set.time : '?'} ms)`);
   t.ok(expired && expired.time >= until && expired.time <= until + 500, `the daemon ended it ${expired ? expired.time - until : '?'} ms after its --until`);
+  const out = firstSample(set?.time ?? NaN, 'rs3', '-');
+  const back = firstSample(expired?.time ?? NaN, 'rs3', '10');
+  t.ok(out < until, `out of the kernel table ${Math.round(out - (set?.time ?? 0))} ms after the daemon took it (samples)`);
   t.ok(back >= until && back <= until + SAMPLE_SLACK_MS, `back in the kernel ${Math.round(back - until)} ms after its --until (samples)`);
-  t.comment(`rs3 out of the kernel table for ${Math.round(back - out)} ms by the samples (--until 12s, counted from the daemon's answer)`);
+  t.same(between((set?.time ?? 0) + INFLIGHT_MS, expired?.time ?? 0).filter((r) => r.body === 'rs3'), [], 'no request to rs3 while disabled');
+  t.equal(logged.filter((l) => l.op === 'override.disable').length, 1, 'logged once');
 });
 
 t.test('bad requests and a non-root caller: clear errors, exit 1, nothing changes', async (t) => {
@@ -160,7 +162,8 @@ t.test('a maintenance window 30 s ahead drains rs1 on its second and releases it
   t.match(win('status-window-before.json'), { name: 'soon', active: false, nextRun: new Date(start).toISOString() }, 'vigil status: the next run');
   const began = logged.find((l) => l.op === 'window.start' && l.window === 'soon');
   const ended = logged.find((l) => l.op === 'override.window-end' && l.rs === '198.51.100.11:80');
-  t.ok(began && began.time >= start && began.time <= start + 500, `the daemon drained ${began ? began.time - start : '?'} ms after the window's second`);
+  // node-cron fires up to a second late in a loaded UML; the run's end counts from its scheduled second
+  t.ok(began && began.time >= start && began.time <= start + 1500, `the daemon drained ${began ? began.time - start : '?'} ms after the window's second`);
   t.ok(ended && ended.time >= start + 20_000 && ended.time <= start + 20_500, `and released ${ended ? ended.time - start - 20_000 : '?'} ms after its end`);
   const drained = firstSample(at('window'), 'rs1', '0');
   const released = firstSample(drained, 'rs1', '10');

@@ -51,15 +51,15 @@ t.test('vigil_maintenance_window compiles; mistakes are errors at their position
 
 /** A cron scheduler whose runs the test starts. */
 class FakeCron implements CronScheduler {
-  readonly jobs = new Map<string, { fn: () => void; live: boolean }>();
-  schedule(expression: string, _tz: string | undefined, fn: () => void) {
+  readonly jobs = new Map<string, { fn: (at: number) => void; live: boolean }>();
+  schedule(expression: string, _tz: string | undefined, fn: (at: number) => void) {
     const job = { fn, live: true };
     this.jobs.set(expression, job);
     return { cancel: () => void (job.live = false), nextRun: () => (job.live ? new Date('2026-12-08T02:30:00Z') : undefined) };
   }
-  fire(expression: string): void {
+  fire(expression: string, at: number): void {
     const j = this.jobs.get(expression);
-    if (j?.live) j.fn();
+    if (j?.live) j.fn(at);
   }
 }
 
@@ -75,14 +75,16 @@ t.test('a run drains its targets until its end; own overrides are kept; removal 
   t.match(windows.report(), [{ name: 'nightly', active: false, nextRun: '2026-12-08T02:30:00.000Z', targets: ['192.0.2.100:80 (all)'] }]);
 
   manager.request(cfg.virtualServers, { action: 'disable', vs: '192.0.2.100:80', rs: '198.51.100.11:80', who: 'op', reason: 'broken disk' });
-  fake.fire('0 0 3 * * *');
+  // the timer fired 700 ms late: the run still ends 10 min after its scheduled second
+  clock.advance(700);
+  fake.fire('0 0 3 * * *', base);
   t.match(manager.list(), [
     { rs: '198.51.100.11:80', action: 'disable', source: 'cli' },
     { rs: '198.51.100.12:80', action: 'drain', source: 'window:nightly', who: 'maintenance window nightly', until: '2026-12-07T03:10:00.000Z', reason: 'maintenance window nightly' },
   ]);
   t.match(windows.report(), [{ active: true, endsAt: '2026-12-07T03:10:00.000Z' }]);
 
-  clock.advance(10 * 60_000 - 1);
+  clock.advance(10 * 60_000 - 700 - 1);
   t.equal(manager.get('192.0.2.100:80 TCP', '198.51.100.12:80')?.action, 'drain', '1 ms before the end: still drained');
   clock.advance(1);
   t.equal(manager.get('192.0.2.100:80 TCP', '198.51.100.12:80'), undefined, 'released on time');
@@ -91,8 +93,9 @@ t.test('a run drains its targets until its end; own overrides are kept; removal 
   t.same(manager.counts(), { disable: 1, 'window-start': 1, 'window-end': 1 });
   t.match(changes.at(-1), /198.51.100.12:80: drain ended \(maintenance window nightly ended at 2026-12-07T03:10:00.000Z\); health decides/);
 
-  // a run, then a reload without the window: released at once
-  fake.fire('0 0 3 * * *');
+  // a run (a scheduled time out of reach is ignored: the run counts from now), then a reload without the window: released at once
+  fake.fire('0 0 3 * * *', 0);
+  t.equal(manager.get('192.0.2.100:80 TCP', '198.51.100.12:80')?.until, new Date(base + clock.now() + 10 * 60_000).toISOString());
   t.equal(manager.get('192.0.2.100:80 TCP', '198.51.100.12:80')?.source, 'window:nightly');
   windows.update(compile('').config!);
   t.equal(manager.get('192.0.2.100:80 TCP', '198.51.100.12:80'), undefined, 'window removed by a reload: released');
@@ -104,11 +107,13 @@ t.test('a run drains its targets until its end; own overrides are kept; removal 
 
 t.test('node-cron: a schedule with seconds in a time zone fires on the second (real clock)', async (t) => {
   const fired: number[] = [];
-  const h = nodeCronScheduler.schedule('* * * * * *', 'Asia/Kolkata', () => fired.push(Date.now()));
+  const scheduled: number[] = [];
+  const h = nodeCronScheduler.schedule('* * * * * *', 'Asia/Kolkata', (at) => (fired.push(Date.now()), scheduled.push(at)));
   t.teardown(() => h.cancel());
   const next = h.nextRun();
   t.ok(next && next.getTime() > Date.now() - 10 && next.getTime() <= Date.now() + 1000, `next run within a second: ${next?.toISOString()}`);
   await new Promise((r) => setTimeout(r, 2300));
   t.ok(fired.length >= 2, `fired ${fired.length} times in 2.3 s`);
   for (const f of fired) t.ok(f % 1000 < 300, `on the second (+${f % 1000} ms)`);
+  for (const [i, at] of scheduled.entries()) t.ok(at % 1000 === 0 && at <= fired[i]! && fired[i]! - at < 300, `given its scheduled second (${new Date(at).toISOString()})`);
 });

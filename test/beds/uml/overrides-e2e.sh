@@ -69,7 +69,8 @@ ip netns exec client bash -c "while :; do r=\$(curl -s --max-time 2 http://$VIP/
 echo $! >/run/client.pid
 # every real server's weight every 0.1 s
 weights() { dests | awk -v a="$LAB_RS1:80" -v b="$LAB_RS2:80" -v c="$LAB_RS3:80" 'BEGIN{w[a]="-";w[b]="-";w[c]="-"} {w[$1]=$2} END{print w[a], w[b], w[c]}'; }
-(while :; do echo "$(date +%s%N) $(weights)"; sleep 0.1; done) >"$O/weights.log" &
+# stamped after the read: a sample's time is never before what it shows
+(while :; do w=$(weights); echo "$(date +%s%N) $w"; sleep 0.1; done) >"$O/weights.log" &
 echo $! >/run/sampler.pid
 sleep 1
 
