@@ -19,6 +19,8 @@ last transition and its reason, adverts sent/received and dropped packets by rea
 each virtual server, its real servers: health, weight in IPVS / effective weight, the last check
 (result, latency), consecutive failures, time since the last transition and its reason; a lost
 quorum or an active sorry server; and the IPVS reconciler (writes, converged or retrying).
+Last, the overrides in force (vigil drain / disable: who, why, since, until) and the maintenance
+windows with their next run.
 
 Exit status: 0 when every instance is MASTER or BACKUP, every real server is up and IPVS is as
 desired; ${STATUS_DEGRADED} when an instance is in FAULT or stopped, a child process is not running, a real

@@ -13,6 +13,7 @@ import t, { type Test } from 'tap';
 import pino from 'pino';
 import { main } from '../../src/cli/main.js';
 import { renderOverrides } from '../../src/cli/override.js';
+import { weightCell } from '../../src/cli/status.js';
 import { call } from '../../src/control/client.js';
 import { socketPeer } from '../../src/control/peer.js';
 import { ControlServer } from '../../src/control/server.js';
@@ -127,4 +128,11 @@ t.test('vigil status lists overrides and windows with who, why and until', async
     "  window nightly: '0 0 4 * * *' Europe/Paris for 30m00s, 192.0.2.100:80 TCP 198.51.100.13:80: next 2026-12-08T03:00:00.000Z",
   ]);
   t.same(renderOverrides({ active: [], windows: [], changes: {}, problems: [] }), [], 'nothing to show: no section');
+});
+
+t.test('the real-server table marks overridden servers', async (t) => {
+  const base = { rs: 'x', up: true, reason: '', since: '', checks: 0, failures: 0, checkers: [], weight: 10, configuredWeight: 10 };
+  t.equal(weightCell({ ...base, installed: 0, override: 'drain' }), '0/10 DRAINED (override)');
+  t.equal(weightCell({ ...base, override: 'disable' }), '-/10 DISABLED (override)');
+  t.equal(weightCell({ ...base, up: false, override: 'drain' }), '-/10 DRAINED (override)', 'a drained server that is down: health decided, not in IPVS');
 });
