@@ -9,6 +9,7 @@ import { reloadCommand, reloadHelp } from './reload.js';
 import { statusCommand, statusHelp } from './status.js';
 import { realserverCommand, realserverHelp } from './realserver.js';
 import { failoverCommand, failoverHelp } from './failover.js';
+import { disableHelp, drainHelp, enableHelp, overrideCommand } from './override.js';
 import { UsageError, type Io, processIo } from './io.js';
 
 /** A CLI command: its one-line summary, its help text and its entry point. */
@@ -26,6 +27,9 @@ const commands: Record<string, Command> = {
   reload: { summary: 'make the running daemon re-read its configuration (as SIGHUP); exit 5 on config errors', help: reloadHelp, run: reloadCommand },
   failover: { summary: 'hand the VIPs to the peer and hold BACKUP (maintenance) until --release or a timeout', help: failoverHelp, run: failoverCommand },
   realserver: { summary: 'set up this machine as an LVS tunnel-mode real server (tunl0, VIPs, sysctls); --check, --undo', help: realserverHelp, run: realserverCommand },
+  drain: { summary: 'take a real server out gently (weight 0) and report its connections until none is left', help: drainHelp, run: overrideCommand('drain') },
+  disable: { summary: 'take a real server out of rotation whatever its health', help: disableHelp, run: overrideCommand('disable') },
+  enable: { summary: 'end a drain or disable: the real server is health-driven again', help: enableHelp, run: overrideCommand('enable') },
   'config-reference': {
     summary: 'print the reference of every keepalived.conf keyword vigil accepts (Markdown)',
     help: 'Usage: vigil config-reference\n\nPrints every block and keyword vigil accepts, with meaning, default, range and keepalived differences.\n',

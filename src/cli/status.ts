@@ -3,6 +3,7 @@ import { UnreachableError, call } from '../control/client.js';
 import type { CheckerReport, RsReport } from '../daemon/checker-child.js';
 import { loadSettings } from '../settings.js';
 import type { Io } from './io.js';
+import { renderOverrides } from './override.js';
 import { UsageError } from './io.js';
 
 /** Exit codes of `vigil status`, as monitoring plugins read them. */
@@ -18,6 +19,8 @@ last transition and its reason, adverts sent/received and dropped packets by rea
 each virtual server, its real servers: health, weight in IPVS / effective weight, the last check
 (result, latency), consecutive failures, time since the last transition and its reason; a lost
 quorum or an active sorry server; and the IPVS reconciler (writes, converged or retrying).
+Last, the overrides in force (vigil drain / disable: who, why, since, until) and the maintenance
+windows with their next run.
 
 Exit status: 0 when every instance is MASTER or BACKUP, every real server is up and IPVS is as
 desired; ${STATUS_DEGRADED} when an instance is in FAULT or stopped, a child process is not running, a real
@@ -169,7 +172,7 @@ export function duration(ms: number): string {
 /** `installed/effective` weight: `10/10`, `0/10 inhibited`, `-/10` (not in IPVS), `5/8 (configured 10)`. */
 export function weightCell(r: RsReport): string {
   const w = `${r.installed ?? '-'}/${r.weight}`;
-  const note = [r.weight !== r.configuredWeight ? `(configured ${r.configuredWeight})` : undefined, r.installed === 0 && !r.up ? 'inhibited' : undefined].filter(Boolean);
+  const note = [r.weight !== r.configuredWeight ? `(configured ${r.configuredWeight})` : undefined, r.installed === 0 && !r.up ? 'inhibited' : undefined, r.override ? `${r.override === 'drain' ? 'DRAINED' : 'DISABLED'} (override)` : undefined].filter(Boolean);
   return note.length ? `${w} ${note.join(' ')}` : w;
 }
 
@@ -271,7 +274,7 @@ export function renderStatus(st: StatusResult, color: boolean, now: number = Dat
   }
   const ck = checkerOf(st);
   const checkerChild = st.children?.find((c) => c.kind === 'checker');
-  if (ck) out.push(...renderChecker(ck, color, now));
+  if (ck) out.push(...renderChecker(ck, color, now), ...renderOverrides(ck.overrides, now));
   else if (checkerChild && checkerChild.state !== 'running') out.push('', 'VIRTUAL SERVERS', `  (checker child ${checkerChild.state}: no real-server data)`);
   return `${out.join('\n')}\n`;
 }

@@ -17,7 +17,7 @@ export interface Request {
 }
 
 /** Stable error codes of the control API. */
-export type ControlErrorCode = 'bad-request' | 'request-too-large' | 'timeout' | 'unknown-method' | 'internal';
+export type ControlErrorCode = 'bad-request' | 'request-too-large' | 'timeout' | 'unknown-method' | 'internal' | 'forbidden' | 'unavailable';
 
 /** A response to one request. */
 export type Response =

@@ -4,8 +4,18 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { type ControlErrorCode, MAX_REQUEST_BYTES, REQUEST_TIMEOUT_MS, type Request, type Response, parseRequest } from './protocol.js';
 
+/** Who is asking: the peer's credentials from SO_PEERCRED, when they could be read. */
+export interface Caller {
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
 /** Answers one method, at once or later; may throw or reject (answered as an `internal` error). */
-export type Handler = (params: Record<string, unknown>) => unknown;
+export type Handler = (params: Record<string, unknown>, caller?: Caller) => unknown;
+
+/** The peer credentials of a connected Unix socket (undefined when they cannot be read). */
+export type PeerCredentials = (c: net.Socket) => Caller | undefined;
 
 /** A handler's failure with its own stable code and message (answered as that error, not `internal`). */
 export class HandlerError extends Error {
@@ -35,6 +45,8 @@ export class ControlServer {
     readonly socketPath: string,
     private readonly handlers: Readonly<Record<string, Handler>>,
     private readonly log: Logger,
+    /** Reads the caller's credentials (tests of the pure server may leave it out). */
+    private readonly peer?: PeerCredentials,
   ) {}
 
   /** Listens; replaces a stale socket file, refuses when another process listens there. */
@@ -109,12 +121,12 @@ export class ControlServer {
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        if (line) void this.handle(line).then(send);
+        if (line) void this.handle(line, c).then(send);
       }
     });
   }
 
-  private async handle(line: string): Promise<Response> {
+  private async handle(line: string, c: net.Socket): Promise<Response> {
     const req = parseRequest(line);
     if ('error' in req) return req;
     const r = req as Request;
@@ -122,7 +134,7 @@ export class ControlServer {
     const h = Object.hasOwn(this.handlers, r.method) ? this.handlers[r.method] : undefined;
     if (!h) return { id, error: { code: 'unknown-method', message: `unknown method '${r.method}'; known: ${Object.keys(this.handlers).join(', ')}` } };
     try {
-      return { id, result: await h(r.params ?? {}) };
+      return { id, result: await h(r.params ?? {}, this.peer?.(c)) };
     } catch (e) {
       if (e instanceof HandlerError) return { id, error: { code: e.errorCode, message: e.message } };
       this.log.error({ op: 'control', method: r.method, err: e }, 'control request failed');

@@ -15,6 +15,9 @@ import { NotifyQueues } from '../health/notify.js';
 import type { HealthTransition, RsView, Verdicts } from '../health/views.js';
 import { realClock } from '../util/clock.js';
 import { SyncDaemonControl, wantedDaemons } from '../vrrp/sync-daemon.js';
+import { OverrideManager } from '../overrides/manager.js';
+import { overrideControl, type OverridesReport } from '../overrides/control.js';
+import { type CronScheduler, WindowEngine, nodeCronScheduler } from '../overrides/windows.js';
 import type { ChildContext, ChildEngine } from './child-engine.js';
 
 /*
@@ -33,6 +36,10 @@ export interface CheckerEngineOptions {
   readonly ipvs?: Ipvs;
   /** Period of the kernel re-read that puts hand changes right (default 30 s). */
   readonly resyncMs?: number;
+  /** Holds the overrides (`<state dir>/overrides.json`); absent: overrides in memory only. */
+  readonly stateDir?: string;
+  /** Runs the maintenance windows' cron schedules (default node-cron; tests inject a fake). */
+  readonly scheduler?: CronScheduler;
 }
 
 /** One real server in `vigil status`: health beside what the kernel was given. */
@@ -43,6 +50,8 @@ export interface RsReport {
   readonly configuredWeight: number;
   /** Weight vigil installed in IPVS; absent when the real server is not in the table. */
   readonly installed?: number;
+  /** Operator override in force (drain, disable). */
+  readonly override?: 'drain' | 'disable';
   readonly reason: string;
   readonly since: string;
   readonly checks: number;
@@ -66,6 +75,8 @@ export interface CheckerReport {
   readonly ipvs: ReturnType<Reconciler['status']>;
   readonly checks: { readonly distinct: number; readonly pairs: number; readonly lateness: ReturnType<HealthEngine['lateness']>; readonly results: CheckResultTotals };
   readonly problems: readonly string[];
+  /** Operator overrides in force, maintenance windows and change counts. */
+  readonly overrides?: OverridesReport;
 }
 
 /** The health view the director reads: the engine's verdicts by the engine's names. */
@@ -83,6 +94,10 @@ export class CheckerEngine {
   private readonly wallOffset = Date.now() - performance.now();
   /** lvs_sync_daemon without a vrrp instance: both daemons run here (keepalived's checker does the same). */
   private syncd: SyncDaemonControl | undefined;
+  /** Operator overrides (drain, disable): an input of the desired table beside the verdicts. */
+  readonly overrides: OverrideManager;
+  /** Maintenance windows: scheduled drains through the override manager. */
+  readonly windows: WindowEngine;
 
   private constructor(
     private config: Config,
@@ -92,7 +107,16 @@ export class CheckerEngine {
     private readonly ctx: ChildContext,
     /** The engine opened the IPVS socket itself (else the caller closes what it injected). */
     private readonly ownsIpvs: boolean,
+    scheduler: CronScheduler = nodeCronScheduler,
   ) {
+    this.overrides = new OverrideManager({
+      ...(ctx.stateDir !== undefined ? { file: `${ctx.stateDir}/overrides.json` } : {}),
+      clock: realClock,
+      wallNow: () => Date.now(),
+      log: ctx.log,
+      onChange: (reason) => void (this.stopped ? undefined : this.recompute(`override: ${reason}`, false)),
+    });
+    this.windows = new WindowEngine({ manager: this.overrides, scheduler, wallNow: () => Date.now(), log: ctx.log });
     this.scripts = new NotifyQueues({ log: ctx.log, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) });
   }
 
@@ -112,7 +136,9 @@ export class CheckerEngine {
         probeOptions: { log: ctx.log, trackFiles: config.trackFiles, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },
         notify: { log: ctx.log, ...(config.globalDefs.scriptUser ? { scriptUser: config.globalDefs.scriptUser } : {}) },
       });
-      const engine = new CheckerEngine(config, health, reconciler, ipvs, ctx, owns);
+      const engine = new CheckerEngine(config, health, reconciler, ipvs, { ...ctx, ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}) }, owns, o.scheduler);
+      // before the first table: a drained real server must never get its weight back at a restart
+      engine.overrides.load();
       await reconciler.start();
       health.onTransition((t) => engine.onTransition(t));
       // the table from the initial verdicts (up unless alpha) first, then the checks: at tens of
@@ -120,6 +146,7 @@ export class CheckerEngine {
       await engine.recompute('start: configured table', true);
       health.start();
       await engine.followSyncd('start');
+      engine.windows.update(config);
       ctx.log.info(
         { op: 'checker.start', virtualServers: config.virtualServers.length, checks: health.snapshot().distinctChecks },
         `checker engine started: ${config.virtualServers.length} virtual server(s), ${health.snapshot().distinctChecks} distinct check(s)`,
@@ -153,7 +180,7 @@ export class CheckerEngine {
 
   /** Desired table from the current verdicts; quorum scripts; then one reconcile. */
   private async recompute(reason: string, init: boolean): Promise<void> {
-    const d = desiredTable({ lvs: this.config, health: healthView(this.health.verdicts()), quorum: this.quorum });
+    const d = desiredTable({ lvs: this.config, health: healthView(this.health.verdicts()), quorum: this.quorum, overrides: this.overrides.view() });
     this.quorum = d.quorum;
     // unchanged services keep their objects, so the reconciler diffs only what changed
     const table = shareEntries(this.last?.table ?? [], d.table);
@@ -178,6 +205,7 @@ export class CheckerEngine {
     const writesBefore = this.reconciler.writes;
     this.config = next;
     this.health.update(next);
+    this.windows.update(next);
     await this.recompute('reload', false);
     await this.reconciler.idle();
     await this.followSyncd('reload');
@@ -192,6 +220,7 @@ export class CheckerEngine {
     const virtualServers = snap.virtualServers.map((v) => {
       const d = byVs.get(v.vs);
       const installed = new Map(d?.realServers.map((r) => [r.rs, r.installed]));
+      const overridden = new Map(d?.realServers.map((r) => [r.rs, r.override]));
       return {
         vs: v.vs,
         quorumUp: d?.quorum.up ?? true,
@@ -205,6 +234,7 @@ export class CheckerEngine {
             weight: r.weight,
             configuredWeight: r.configuredWeight,
             ...(inst !== undefined ? { installed: inst } : {}),
+            ...(overridden.get(r.rs) ? { override: overridden.get(r.rs)! } : {}),
             reason: r.reason,
             since: wall(r.since),
             checks: r.checks,
@@ -220,7 +250,13 @@ export class CheckerEngine {
       ipvs: this.reconciler.status(),
       checks: { distinct: snap.distinctChecks, pairs: snap.pairs, lateness: this.health.lateness(), results: this.health.results() },
       problems: this.last?.problems ?? [],
+      overrides: overrideControl.report(this.overrides, this.config, this.windows.report()),
     };
+  }
+
+  /** Control requests routed to this child (`override.*`: vigil drain / disable / enable). */
+  control(method: string, params: Record<string, unknown>): Promise<unknown> {
+    return overrideControl.handle(method, params, { manager: this.overrides, config: this.config, table: () => this.last, ipvs: this.ipvs, windows: () => this.windows.report() });
   }
 
   /** keepalived-style text dumps: the checker has none of its own yet. */
@@ -233,6 +269,8 @@ export class CheckerEngine {
     if (this.stopped) return;
     this.stopped = true;
     this.health.stop();
+    this.overrides.stop();
+    this.windows.stop();
     this.reconciler.stop();
     await this.reconciler.idle();
     await this.followSyncd('stop', true);
@@ -258,5 +296,6 @@ export async function startCheckerChild(config: Config, ctx: ChildContext): Prom
     reload: (next) => engine.reload(next),
     dump: () => engine.dump(),
     stop: () => engine.stop(),
+    control: (method, params) => engine.control(method, params),
   };
 }

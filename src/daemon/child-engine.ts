@@ -21,6 +21,8 @@ export interface ChildEngine {
   override?(holds: Readonly<Record<string, Hold>>): unknown;
   /** Graceful stop (VRRP: priority-0 adverts, VIPs released); resolves when done. */
   stop(): Promise<void>;
+  /** Control requests routed to this child (`override.*` for the checker); rejects with the reason. */
+  control?(method: string, params: Record<string, unknown>): Promise<unknown>;
 }
 
 /** What a child engine gets besides the configuration. */
@@ -28,7 +30,7 @@ export interface ChildContext {
   readonly log: Logger;
   /** Operator holds in force at start (VRRP child): applied before any instance starts, so a held address owner never takes the VIP after a child restart. */
   readonly holds?: Readonly<Record<string, Hold>>;
-  /** --state-dir (checker child: the services it manages, kept across restarts); absent: nothing is kept. */
+  /** vigil's state directory (--state-dir): the checker's managed services and overrides, kept across restarts; absent: nothing is kept. */
   readonly stateDir?: string;
   /** --ipvs-resync-ms (checker child); absent: the reconciler's default (30 s). */
   readonly ipvsResyncMs?: number;

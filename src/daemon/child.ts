@@ -94,7 +94,16 @@ function main(): void {
         }
         try {
           if (m.op === 'override' && !engine.override) throw new Error(`the ${kind} child has no overrides`);
-          const result = m.op === 'status' ? engine.status() : m.op === 'dump' ? engine.dump(m.kind) : m.op === 'override' ? engine.override!(m.holds) : await engine.reload(m.config);
+          const result =
+            m.op === 'status'
+              ? engine.status()
+              : m.op === 'dump'
+                ? engine.dump(m.kind)
+                : m.op === 'override'
+                  ? engine.override!(m.holds)
+                  : m.op === 'control'
+                    ? await (engine.control ? engine.control(m.method, m.params) : Promise.reject(new Error(`the ${kind} child has no method '${m.method}'`)))
+                    : await engine.reload(m.config);
           send({ t: 'reply', id: m.id, ok: true, result });
         } catch (err) {
           send({ t: 'reply', id: m.id, ok: false, error: (err as Error).message });

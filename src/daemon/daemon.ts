@@ -12,6 +12,9 @@ import type { Logger } from 'pino';
 import { type CompileResult, type Config, compile } from '../config/compile.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { ControlServer } from '../control/server.js';
+import { socketPeer } from '../control/peer.js';
+import { overrideHandlers } from '../overrides/handlers.js';
+import { overrideMetrics } from '../overrides/metrics.js';
 import { asCheckerReport, checkerMetrics, daemonMetrics, serveMetrics, vrrpRegistry, type VrrpMetricsInstance } from '../metrics/server.js';
 import type { Settings } from '../settings.js';
 import { version } from '../version.js';
@@ -187,7 +190,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   };
 
   // The control socket first: a second vigil must refuse before it touches any VIP.
-  const control = new ControlServer(settings.socket, { status: () => status(), reload: () => reload('vigil reload'), failover: (p) => failover!.handle(p) }, log);
+  const control = new ControlServer(settings.socket, { status: () => status(), reload: () => reload('vigil reload'), failover: (p) => failover!.handle(p), ...overrideHandlers(sup) }, log, socketPeer);
   try {
     await control.listen();
   } catch (e) {
@@ -220,6 +223,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     daemonMetrics(reg, { children: () => last?.children ?? [], reloads: () => reloads });
     checkerMetrics(reg, () => asCheckerReport(last?.['checker']));
     failoverMetrics(reg, failover);
+    overrideMetrics(reg, () => (last?.['checker'] as { overrides?: unknown } | undefined)?.overrides);
     try {
       closeMetrics = await serveMetrics(settings.metricsListen, reg, log, async () => {
         last = await status();

@@ -21,13 +21,13 @@ export const CHILD_KINDS: readonly ChildKind[] = ['vrrp', 'checker'];
 export type DumpKind = 'data' | 'stats';
 
 /** Requests the supervisor makes of a running child. */
-export type RequestOp = 'status' | 'reload' | 'dump' | 'override';
+export type RequestOp = 'status' | 'reload' | 'dump' | 'override' | 'control';
 
 /** What a child needs besides the configuration. */
 export interface ChildOptions {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   readonly logFormat: 'auto' | 'json' | 'pretty';
-  /** --state-dir: where the checker keeps the services it manages across restarts. */
+  /** --state-dir: vigil's state directory: the checker's managed services and overrides, kept across restarts. */
   readonly stateDir?: string;
   /** --ipvs-resync-ms: the checker's IPVS re-read period. */
   readonly ipvsResyncMs?: number;
@@ -42,6 +42,7 @@ export type ParentMessage =
   | { readonly t: 'request'; readonly id: number; readonly op: 'dump'; readonly kind: DumpKind }
   /** The whole set of operator holds (`vigil failover`), replacing the previous one. */
   | { readonly t: 'request'; readonly id: number; readonly op: 'override'; readonly holds: Readonly<Record<string, Hold>> }
+  | { readonly t: 'request'; readonly id: number; readonly op: 'control'; readonly method: string; readonly params: Record<string, unknown> }
   | { readonly t: 'stop' };
 
 /** A message from a child to the supervisor. */
@@ -108,6 +109,8 @@ export function parseParentMessage(v: unknown): ParentMessage | IpcReject {
       if (m.op === 'reload') return isConfig(m.config) ? { t: 'request', id: m.id, op: 'reload', config: m.config } : { reject: "reload: 'config' is not a compiled configuration" };
       if (m.op === 'override') return isHolds(m.holds) ? { t: 'request', id: m.id, op: 'override', holds: m.holds } : { reject: "override: 'holds' must map instance names to {by, reason, since, until?}" };
       if (m.op === 'dump') return m.kind === 'data' || m.kind === 'stats' ? { t: 'request', id: m.id, op: 'dump', kind: m.kind } : { reject: "dump: 'kind' must be data or stats" };
+      if (m.op === 'control')
+        return typeof m.method === 'string' && record(m.params) ? { t: 'request', id: m.id, op: 'control', method: m.method, params: record(m.params)! } : { reject: "control: needs 'method' (a string) and 'params' (an object)" };
       return { reject: `request: unknown op ${JSON.stringify(m.op)}` };
     case 'stop':
       return { t: 'stop' };

@@ -289,6 +289,13 @@ export class Supervisor {
     return this.request(c, { t: 'request', id: 0, op: 'override', holds }, this.o.statusTimeoutMs ?? 2000);
   }
 
+  /** Sends a control request (`override.*`) to a running child and resolves with its answer. */
+  call(kind: ChildKind, method: string, params: Record<string, unknown>, timeoutMs = 10_000): Promise<unknown> {
+    const c = this.children.find((x) => x.kind === kind);
+    if (!c) return Promise.reject(new SupervisorError('VIGIL_CHILD_UNAVAILABLE', `no ${kind} child in this daemon`));
+    return this.request(c, { t: 'request', id: 0, op: 'control', method, params }, timeoutMs);
+  }
+
   /** The children's keepalived-style dump sections, in child order ('' from a child that is not running). */
   async dump(kind: DumpKind): Promise<string> {
     const parts = await Promise.all(

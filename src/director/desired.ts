@@ -33,6 +33,7 @@ import {
 import type { ServiceEntry } from './diff.js';
 import { type QuorumEvent, type QuorumState, startQuorum, stepQuorum } from './quorum.js';
 import { type TunnelService, tunnelServices } from './tunnel-check.js';
+import { type OverrideAction, type OverrideView, applyOverride } from '../overrides/model.js';
 
 /** A real server's verdict: up or down, and its effective weight (dynamic weights included). */
 export interface RsHealth {
@@ -49,6 +50,8 @@ export interface DesiredInput {
   readonly health: HealthView;
   /** Quorum state per virtual server (vsKey) from the previous computation; absent ones start fresh. */
   readonly quorum?: ReadonlyMap<string, QuorumState>;
+  /** Operator overrides (drain: weight 0; disable: down), applied on top of the verdicts. */
+  readonly overrides?: OverrideView;
 }
 
 /** One real server as the status shows it. */
@@ -62,6 +65,8 @@ export interface RsStatus {
   readonly weight: number;
   /** Weight installed in IPVS; undefined when it is not in the table. */
   readonly installed?: number;
+  /** The operator override in force, if any. */
+  readonly override?: OverrideAction;
 }
 
 /** One virtual server after the computation. */
@@ -231,7 +236,10 @@ export function desiredTable(input: DesiredInput): DesiredTable {
       problems.push(`${key}: defined twice; the first one is used`);
       continue;
     }
-    const live = vs.realServers.map((rs) => ({ rs, ...verdict(vs, rs, input.health) }));
+    const live = vs.realServers.map((rs) => {
+      const o = input.overrides?.(vs, rs);
+      return { rs, ...applyOverride(verdict(vs, rs, input.health), o), override: o };
+    });
     const weightSum = live.reduce((n, x) => n + (x.up ? x.weight : 0), 0);
     const prev = input.quorum?.get(key);
     const step = prev ? stepQuorum(key, vs, prev, weightSum) : startQuorum(key, vs, weightSum, vs.sorryServer !== undefined);
@@ -257,9 +265,9 @@ export function desiredTable(input: DesiredInput): DesiredTable {
       weightSum,
       sorryActive,
       services: keys,
-      realServers: live.map(({ rs, up, weight, checked }) => {
+      realServers: live.map(({ rs, up, weight, checked, override }) => {
         const d = dests.get(destKey(rs));
-        return { rs: destText(rs), up, checked, weight, ...(d ? { installed: d.weight } : {}) };
+        return { rs: destText(rs), up, checked, weight, ...(d ? { installed: d.weight } : {}), ...(override ? { override } : {}) };
       }),
     });
   }

@@ -141,6 +141,17 @@ export function getsockoptInt(fd: number, level: number, name: number): number {
   return b.readInt32LE();
 }
 
+/** SO_PEERCRED (asm-generic/socket.h): the pid, uid and gid of a Unix socket's peer. */
+export const SO_PEERCRED = 17;
+
+/** The credentials of the process at the other end of a connected Unix socket (struct ucred). */
+export function peerCred(fd: number): { pid: number; uid: number; gid: number } {
+  const b = Buffer.alloc(12);
+  const len = [12];
+  check('getsockopt SO_PEERCRED', c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, b, len));
+  return { pid: b.readInt32LE(0), uid: b.readUInt32LE(4), gid: b.readUInt32LE(8) };
+}
+
 /** sendto(2); returns bytes sent. */
 export function sendto(fd: number, data: Buffer, addr: Buffer | null, what = 'sendto'): number {
   return check(what, c.sendto(fd, data, data.length, 0, addr, addr ? addr.length : 0));
