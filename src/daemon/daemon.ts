@@ -17,6 +17,7 @@ import type { Settings } from '../settings.js';
 import { version } from '../version.js';
 import type { RunFlags } from './flags.js';
 import type { ChildKind, DumpKind } from './ipc.js';
+import { type EngineHost, InProcessEngines } from './in-process.js';
 import { type ChildStatus, type ReloadOutcome, Supervisor, removePidFile, writePidFile } from './supervisor.js';
 
 /** Compiles keepalived.conf as `vigil run` and every reload do: with this host's interface checks. */
@@ -93,16 +94,23 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const startedAt = new Date().toISOString();
   const reloads: ReloadStats = { ok: 0, failed: 0 };
   let giveUp: (why: string) => void = () => {};
-  const sup = new Supervisor({
-    kinds: o.kinds,
-    config: o.config,
-    childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat },
-    log,
-    pidFiles: o.flags.childPidFiles,
-    respawn: o.flags.respawn,
-    ...(o.entry !== undefined ? { entry: o.entry } : {}),
-    onGiveUp: (kind, why) => giveUp(`${kind} child ${why} and respawn is off (-R)`),
-  });
+  if (o.flags.singleProcess)
+    log.warn(
+      { op: 'start', singleProcess: true, pid: process.pid },
+      `SINGLE-PROCESS MODE (--single-process / VIGIL_SINGLE_PROCESS): the ${o.kinds.join(' and ')} engine(s) run in the supervisor's process (pid ${process.pid}), so checker load can delay VRRP adverts and a crash is not restarted; for benchmarking and debugging only`,
+    );
+  const sup: EngineHost = o.flags.singleProcess
+    ? new InProcessEngines({ kinds: o.kinds, config: o.config, log, pidFiles: o.flags.childPidFiles })
+    : new Supervisor({
+        kinds: o.kinds,
+        config: o.config,
+        childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat },
+        log,
+        pidFiles: o.flags.childPidFiles,
+        respawn: o.flags.respawn,
+        ...(o.entry !== undefined ? { entry: o.entry } : {}),
+        onGiveUp: (kind, why) => giveUp(`${kind} child ${why} and respawn is off (-R)`),
+      });
 
   const status = async (): Promise<DaemonStatus> => {
     const st = await sup.status();
