@@ -1,7 +1,7 @@
 import t from 'tap';
 import pino from 'pino';
 import { compileText } from '../../src/config/compile.js';
-import { CheckerEngine, resyncFromEnv } from '../../src/daemon/checker-child.js';
+import { CheckerEngine, ipvsModeFromEnv, resyncFromEnv } from '../../src/daemon/checker-child.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
 import { toggleHttpServer, until } from '../helpers/net-fixtures.js';
 
@@ -123,4 +123,19 @@ t.test('VIGIL_IPVS_RESYNC_MS: a good value is used, a bad one is logged and the 
   for (const bad of ['2s', '50', '3600001', '1.5']) t.equal(resyncFromEnv({ VIGIL_IPVS_RESYNC_MS: bad }, spy), undefined, `'${bad}' refused`);
   t.equal(warnings.length, 4, 'each bad value logged once');
   t.match(warnings[0], /VIGIL_IPVS_RESYNC_MS must be an integer from 100 to 3600000 \(ms\); got '2s'/);
+});
+
+t.test('VIGIL_IPVS: kernel by default, memory only when asked, anything else refused', async (t) => {
+  const table: { env: string | undefined; want: string | RegExp }[] = [
+    { env: undefined, want: 'kernel' },
+    { env: '', want: 'kernel' },
+    { env: 'kernel', want: 'kernel' },
+    { env: 'memory', want: 'memory' },
+    { env: 'fake', want: /VIGIL_IPVS must be 'kernel' \(the default\) or 'memory'.*got 'fake'/ },
+  ];
+  for (const c of table) {
+    const env = c.env === undefined ? {} : { VIGIL_IPVS: c.env };
+    if (c.want instanceof RegExp) t.throws(() => ipvsModeFromEnv(env), c.want, `${c.env}`);
+    else t.equal(ipvsModeFromEnv(env), c.want, `${c.env}`);
+  }
 });
