@@ -22,6 +22,7 @@
  *   options: --duration SECONDS  --warmup SECONDS (20)  --rs N (10000)
  *            --variants split,single[,vrrp-only]   vrrp-only: the same master without any check, a
  *            reference for what the machine's own load does to the intervals
+ *            --vrrp-nice N   experiment: renice the VRRP child (what keepalived's vrrp_priority does)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -158,7 +159,23 @@ async function holds(lab: Lab, node: string): Promise<boolean> {
   return (await lab.execOk(node, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'])).includes(` ${VIP}/`);
 }
 
-async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number }): Promise<Figures> {
+/**
+ * An experiment, not a vigil feature: sets the nice value of the `kind` child of the supervisor
+ * `pid` (as keepalived's vrrp_priority would; vigil does not act on it yet).
+ */
+function renice(pid: number, kind: string, nice: number): void {
+  for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+    const argv = readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0');
+    if (argv.at(-2)?.endsWith('child.js') && argv.at(-1) === kind) {
+      os.setPriority(Number(c), nice);
+      process.stderr.write(`isolation: EXPERIMENT: ${kind} child (pid ${c}) set to nice ${nice}\n`);
+      return;
+    }
+  }
+  process.stderr.write(`isolation: no ${kind} child to renice (single process?)\n`);
+}
+
+async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number; vrrpNice?: number }): Promise<Figures> {
   const teardowns: (() => unknown)[] = [];
   const lab = await createLab({ teardown: (fn) => teardowns.push(fn) }, { nodes: ['dir1', 'dir2'] });
   try {
@@ -183,6 +200,7 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
       if (!v.proc.running) throw new Error(`vigil exited:\n${v.proc.stderr().slice(-3000)}`);
       return jsonLines(v.proc.stderrPath).some((l) => l['op'] === 'start' && typeof l['pids'] === 'object');
     }, { desc: 'vigil started (checker programmed)', timeoutMs: 600_000, intervalMs: 500 });
+    if (o.vrrpNice !== undefined) renice(v.proc.pid, 'vrrp', o.vrrpNice);
     process.stderr.write(`isolation: ${variant}: master, checker running; warm-up ${o.warmupS} s\n`);
     await sleep(o.warmupS * 1000);
 
@@ -319,9 +337,15 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '20' },
       rs: { type: 'string', default: '10000' },
       variants: { type: 'string', default: 'split,single' },
+      'vrrp-nice': { type: 'string' },
     },
   });
-  const o = { durationS: parseDuration(values.duration), warmupS: parseDuration(values.warmup), rs: Number(values.rs) };
+  const o = {
+    durationS: parseDuration(values.duration),
+    warmupS: parseDuration(values.warmup),
+    rs: Number(values.rs),
+    ...(values['vrrp-nice'] !== undefined ? { vrrpNice: Number(values['vrrp-nice']) } : {}),
+  };
   const variants = values.variants.split(',').map((x) => {
     if (!VARIANTS.includes(x as Variant)) throw new Error(`--variants: '${x}' is not one of ${VARIANTS.join(', ')}`);
     return x as Variant;
@@ -339,12 +363,18 @@ async function main(): Promise<void> {
   console.log(`# ${started.toISOString()} — nproc ${cpu.length}, ${cpu[0]?.model ?? '?'}, Linux ${kernel}, node ${process.version}; ${o.durationS} s measured per variant after ${o.warmupS} s warm-up`);
   console.log('# Bed: namespace lab; vigil master (priority 150, VIGIL_IPVS=memory: the host kernel has no IPVS) and nginx in dir1, keepalived backup (priority 100) in dir2, tcpdump on the bridge.');
   console.log('# The machine is shared: the load averages below include other work, and so do the intervals.');
+  if (o.vrrpNice !== undefined) console.log(`# EXPERIMENT: the VRRP child was reniced to ${o.vrrpNice} by the benchmark (vigil itself does not act on vrrp_priority yet).`);
   console.log('');
   console.log(table(rows));
   console.log('');
   console.log('Intervals: between consecutive adverts of the master (tcpdump timestamps on the bridge). Spurious: the keepalived backup entering MASTER (it sends adverts only then).');
   console.log('single / split: the one-process figure divided by the split one (above 1 = larger in one process). The reference column, when run, is the same master without any check.');
-  console.log(`Rerun: npm run bench:isolation -- --duration ${o.durationS}${o.rs !== 10_000 ? ` --rs ${o.rs}` : ''}`);
+  const extra = [
+    ...(o.rs !== 10_000 ? [`--rs ${o.rs}`] : []),
+    ...(values.variants !== 'split,single' ? [`--variants ${values.variants}`] : []),
+    ...(o.vrrpNice !== undefined ? [`--vrrp-nice=${o.vrrpNice}`] : []),
+  ];
+  console.log(`Rerun: npm run bench:isolation -- --duration ${o.durationS} --warmup ${o.warmupS}${extra.map((x) => ` ${x}`).join('')}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
