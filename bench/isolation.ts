@@ -13,6 +13,7 @@
  *   dir2  keepalived, priority 100, VRRP only: the backup that must never become master.
  *   sw    tcpdump on br0: every advert with its kernel timestamp.
  * Measured over the window (after a warm-up): intervals between consecutive adverts of the master
+ *   (on the bridge, and at the master's eth0 where its kernel sends them)
  * (distribution and deviation from 100 ms), adverts sent by the backup and MASTER transitions
  * in either log (spurious transitions), checks/s answered by nginx, vigil's CPU, and the load
  * averages — the machine is shared, so the figures include whatever else ran.
@@ -105,6 +106,8 @@ interface Figures {
   readonly intervals: number[];
   /** |interval − 100 ms|, sorted. */
   readonly deviations: number[];
+  /** The same, captured on dir1's eth0 (the send time). */
+  readonly egressDeviations: number[];
   readonly outside: number;
   /** Adverts sent by the backup in the window, and over the whole run. */
   readonly backupAdverts: number;
@@ -191,6 +194,9 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
       return (await lab.exec('dir1', ['curl', '-sS', '--max-time', '1', 'http://127.1.1.1:8080/'])).code === 0;
     }, { desc: 'nginx answering', timeoutMs: 10_000, intervalMs: 100 });
     const cap = await lab.capture('sw', 'br0', { filter: ['vrrp'] });
+    // and where the master's kernel hands them to its interface: the send time, before the veth
+    // peer's receive path (a per-CPU backlog shared with dir1's loopback traffic) and the bridge
+    const egress = await lab.capture('dir1', 'eth0', { filter: ['vrrp'], name: 'egress' });
     // vigil first, so that it is master before the backup starts: every later takeover is spurious
     const v = startVigil(lab, variant, o.rs);
     await waitFor(() => holds(lab, 'dir1'), { desc: 'vigil master', timeoutMs: 30_000, intervalMs: 100 });
@@ -229,6 +235,11 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
     await sleep(1500); // nginx flushes its log every second
 
     const ads = vrrpAdverts(await cap.packets(), VRID);
+    const out = vrrpAdverts(await egress.packets(), VRID).filter((a) => a.ip?.src === lab.node('dir1').ipv4 && a.tsMs >= t0 && a.tsMs <= t1 && a.vrrp.priority > 0);
+    const egressDeviations = out
+      .slice(1)
+      .map((a, i) => Math.abs(a.tsMs - out[i]!.tsMs - ADVERT_MS))
+      .sort((a, b) => a - b);
     const d1 = lab.node('dir1').ipv4;
     const d2 = lab.node('dir2').ipv4;
     const master = ads.filter((a) => a.ip?.src === d1 && a.tsMs >= t0 && a.tsMs <= t1 && a.vrrp.priority > 0);
@@ -257,6 +268,7 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
       adverts: master.length,
       intervals,
       deviations,
+      egressDeviations,
       outside: deviations.filter((d) => d > TOLERANCE_MS).length,
       backupAdverts,
       backupAdvertsRun,
@@ -306,6 +318,8 @@ export function table(rows: readonly Figures[]): string {
     ['│deviation│ from 100 ms: min / p50 / p90 (ms)', (f) => `${fmt(q(f.deviations, 0), 2)} / ${fmt(q(f.deviations, 0.5), 2)} / ${fmt(q(f.deviations, 0.9), 2)}`, (f) => q(f.deviations, 0.9)],
     ['│deviation│: p99 / p99.9 / max (ms)', (f) => `${fmt(q(f.deviations, 0.99), 2)} / ${fmt(q(f.deviations, 0.999), 2)} / ${fmt(f.deviations.at(-1) ?? NaN, 2)}`, (f) => q(f.deviations, 0.99)],
     [`intervals outside ±${TOLERANCE_MS} ms`, (f) => `${f.outside} (${fmt(outsidePct(f), 2)} %)`, outsidePct],
+    ['at the master\'s eth0 (send time): │deviation│ p50 / p90 / p99 / max (ms)', (f) => [0.5, 0.9, 0.99].map((p) => fmt(q(f.egressDeviations, p), 2)).concat(fmt(f.egressDeviations.at(-1) ?? NaN, 2)).join(' / '), (f) => q(f.egressDeviations, 0.99)],
+    [`at the master\'s eth0: outside ±${TOLERANCE_MS} ms`, (f) => { const n = f.egressDeviations.filter((d) => d > TOLERANCE_MS).length; return `${n} (${fmt((100 * n) / Math.max(1, f.egressDeviations.length), 2)} %)`; }, undefined],
     ['spurious: backup → MASTER in window', (f) => String(f.backupMaster), (f) => f.backupMaster],
     ['backup adverts: in window / whole run', (f) => `${f.backupAdverts} / ${f.backupAdvertsRun}`, (f) => f.backupAdverts],
     ['vigil transitions: in window / whole run (start: 2)', (f) => `${f.vigilTransitionsWindow} / ${f.vigilTransitions}`, undefined],
