@@ -51,6 +51,8 @@ vigil's options:
       --log-format FMT      auto|json|pretty (VIGIL_LOG_FORMAT)
       --socket PATH         control socket for 'vigil status' and 'vigil reload' (VIGIL_SOCKET)
       --metrics-listen HOST:PORT  serve Prometheus metrics at /metrics (VIGIL_METRICS_LISTEN)
+      --single-process      benchmarking/debugging only: run the engines in the supervisor's
+                            process, not in children (VIGIL_SINGLE_PROCESS=1)
 `;
 
 /** `vigil run`: compiles the configuration and runs the supervisor and its children until SIGTERM/SIGINT. */

@@ -8,6 +8,7 @@ import { shareEntries } from '../director/memo.js';
 import { Reconciler } from '../director/reconciler.js';
 import { MANAGED_FILE, loadManaged, saveManaged } from '../director/managed-store.js';
 import { IpvsDriver } from '../ipvs/driver.js';
+import { FakeIpvs } from '../ipvs/fake.js';
 import type { Ipvs } from '../ipvs/ipvs.js';
 import { type CheckResultTotals, HealthEngine } from '../health/engine.js';
 import { rsName, vsName } from '../health/names.js';
@@ -287,15 +288,61 @@ export class CheckerEngine {
   }
 }
 
+/**
+ * Where the checker child keeps the IPVS table: VIGIL_IPVS=kernel (the default: generic netlink)
+ * or VIGIL_IPVS=memory — the in-memory table of ipvs/fake.ts, so health checks, verdicts, the
+ * director and the reconciler all run on a host whose kernel has no IPVS, while the kernel is
+ * never programmed. For benchmarks and tests only (`npm run bench:isolation`); logged loudly at
+ * start. Any other value is an error: the child does not start.
+ */
+export function ipvsModeFromEnv(env: NodeJS.ProcessEnv): 'kernel' | 'memory' {
+  const v = env['VIGIL_IPVS'];
+  if (v === undefined || v === '' || v === 'kernel') return 'kernel';
+  if (v === 'memory') return 'memory';
+  throw new Error(`VIGIL_IPVS must be 'kernel' (the default) or 'memory' (benchmarks and tests only); got '${v}'`);
+}
+
+/** Opens the kernel's IPVS; when the kernel has no IPVS family, says so and what to do. */
+async function openKernelIpvs(): Promise<Ipvs> {
+  try {
+    return await IpvsDriver.open();
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT')
+      throw new Error(
+        `${(e as Error).message}: this kernel has no IPVS (the generic netlink family 'IPVS' is missing; load it with 'modprobe ip_vs'). The checker cannot program IPVS and does not start. For benchmarks and tests only, VIGIL_IPVS=memory runs the checks against an in-memory table instead.`,
+        { cause: e },
+      );
+    throw e;
+  }
+}
+
 /** The checker child: health checks and IPVS for every virtual_server. */
 export async function startCheckerChild(config: Config, ctx: ChildContext): Promise<ChildEngine> {
   // --ipvs-resync-ms / VIGIL_IPVS_RESYNC_MS, validated with the other settings (settings.ts)
-  const engine = await CheckerEngine.start(config, ctx, ctx.ipvsResyncMs !== undefined ? { resyncMs: ctx.ipvsResyncMs } : {});
+  const mode = ipvsModeFromEnv(process.env);
+  let ipvs: Ipvs;
+  if (mode === 'memory') {
+    ipvs = new FakeIpvs();
+    ctx.log.warn(
+      { op: 'checker.start', VIGIL_IPVS: 'memory' },
+      'VIGIL_IPVS=memory: the IPVS table is kept IN MEMORY ONLY — the kernel is NOT programmed and no traffic is balanced; health checks run for real. For benchmarks and tests only.',
+    );
+  } else ipvs = await openKernelIpvs();
+  let engine: CheckerEngine;
+  try {
+    engine = await CheckerEngine.start(config, ctx, { ipvs, ...(ctx.ipvsResyncMs !== undefined ? { resyncMs: ctx.ipvsResyncMs } : {}) });
+  } catch (e) {
+    ipvs.close();
+    throw e;
+  }
   return {
     status: () => engine.status(),
     reload: (next) => engine.reload(next),
     dump: () => engine.dump(),
-    stop: () => engine.stop(),
+    stop: async () => {
+      await engine.stop();
+      ipvs.close();
+    },
     control: (method, params) => engine.control(method, params),
   };
 }

@@ -20,6 +20,7 @@ import type { Settings } from '../settings.js';
 import { version } from '../version.js';
 import type { RunFlags } from './flags.js';
 import type { ChildKind, DumpKind } from './ipc.js';
+import { type EngineHost, InProcessEngines } from './in-process.js';
 import { type ChildStatus, type ReloadOutcome, Supervisor, removePidFile, writePidFile } from './supervisor.js';
 import { FailoverControl, failoverMetrics } from './failover.js';
 import { childHasWork } from './child-engine.js';
@@ -102,19 +103,27 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const reloads: ReloadStats = { ok: 0, failed: 0 };
   let giveUp: (why: string) => void = () => {};
   let failover: FailoverControl | undefined;
-  const sup = new Supervisor({
-    kinds: o.kinds,
-    ...(o.onDemand ? { hasWork: (k: ChildKind, c: Config) => childHasWork(k, c, k === 'checker' && hasManaged(path.join(settings.stateDir, MANAGED_FILE))) } : {}),
-    config: o.config,
-    childOptions: { logLevel: settings.logLevel, logFormat: settings.logFormat, stateDir: settings.stateDir, ipvsResyncMs: settings.ipvsResyncMs },
-    log,
-    pidFiles: o.flags.childPidFiles,
-    respawn: o.flags.respawn,
-    ...(o.entry !== undefined ? { entry: o.entry } : {}),
-    onGiveUp: (kind, why) => giveUp(`${kind} child ${why} and respawn is off (-R)`),
-    holds: () => failover?.holds() ?? {},
-    onReady: (kind) => (kind === 'vrrp' ? failover?.resend() : undefined),
-  });
+  if (o.flags.singleProcess)
+    log.warn(
+      { op: 'start', singleProcess: true, pid: process.pid },
+      `SINGLE-PROCESS MODE (--single-process / VIGIL_SINGLE_PROCESS): the ${o.kinds.join(' and ')} engine(s) run in the supervisor's process (pid ${process.pid}), so checker load can delay VRRP adverts and a crash is not restarted; for benchmarking and debugging only`,
+    );
+  const childOptions = { logLevel: settings.logLevel, logFormat: settings.logFormat, stateDir: settings.stateDir, ipvsResyncMs: settings.ipvsResyncMs };
+  const sup: EngineHost = o.flags.singleProcess
+    ? new InProcessEngines({ kinds: o.kinds, config: o.config, log, pidFiles: o.flags.childPidFiles, childOptions, holds: () => failover?.holds() ?? {} })
+    : new Supervisor({
+        kinds: o.kinds,
+        ...(o.onDemand ? { hasWork: (k: ChildKind, c: Config) => childHasWork(k, c, k === 'checker' && hasManaged(path.join(settings.stateDir, MANAGED_FILE))) } : {}),
+        config: o.config,
+        childOptions,
+        log,
+        pidFiles: o.flags.childPidFiles,
+        respawn: o.flags.respawn,
+        ...(o.entry !== undefined ? { entry: o.entry } : {}),
+        onGiveUp: (kind, why) => giveUp(`${kind} child ${why} and respawn is off (-R)`),
+        holds: () => failover?.holds() ?? {},
+        onReady: (kind) => (kind === 'vrrp' ? failover?.resend() : undefined),
+      });
   failover = new FailoverControl({ sup, log, file: path.join(settings.stateDir, 'failover.json') });
 
   const status = async (): Promise<DaemonStatus> => {

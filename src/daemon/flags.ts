@@ -37,6 +37,11 @@ export interface RunFlags {
   readonly statsFile: string;
   /** Arguments for loadSettings (`--socket PATH`, `--log-level debug` for -D, ...). */
   readonly settingsArgs: readonly string[];
+  /**
+   * --single-process (or VIGIL_SINGLE_PROCESS=1): run every engine in the supervisor's process
+   * instead of child processes. For benchmarking and debugging only (in-process.ts).
+   */
+  readonly singleProcess: boolean;
   /** Options accepted for compatibility that change nothing, each with why (logged at start). */
   readonly notes: readonly string[];
 }
@@ -98,6 +103,7 @@ export function parseRunFlags(args: readonly string[], env: NodeJS.ProcessEnv = 
       signum: { type: 'string' },
       'data-file': { type: 'string' },
       'stats-file': { type: 'string' },
+      'single-process': { type: 'boolean' },
       ...Object.fromEntries(settingsFlags.filter((f) => f !== 'config-id').map((f) => [f, { type: 'string' as const }])),
     },
   });
@@ -146,6 +152,15 @@ export function parseRunFlags(args: readonly string[], env: NodeJS.ProcessEnv = 
     dataFile: str('data-file') ?? (env.VIGIL_DATA_FILE || KEEPALIVED_DATA_FILE),
     statsFile: str('stats-file') ?? (env.VIGIL_STATS_FILE || KEEPALIVED_STATS_FILE),
     settingsArgs,
+    singleProcess: v['single-process'] === true || singleProcessEnv(env),
     notes,
   };
+}
+
+/** VIGIL_SINGLE_PROCESS: 1/true/yes turns single-process mode on; 0/false/no/empty leaves it off; anything else is an error. */
+export function singleProcessEnv(env: NodeJS.ProcessEnv): boolean {
+  const v = (env['VIGIL_SINGLE_PROCESS'] ?? '').trim().toLowerCase();
+  if (v === '' || v === '0' || v === 'false' || v === 'no') return false;
+  if (v === '1' || v === 'true' || v === 'yes') return true;
+  throw new UsageError(`VIGIL_SINGLE_PROCESS: '${env['VIGIL_SINGLE_PROCESS']}' is not 1/true/yes or 0/false/no`);
 }

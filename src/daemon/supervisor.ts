@@ -38,6 +38,8 @@ export interface ChildStatus {
   readonly ipcRejected: number;
   /** Why the status request failed, when it did. */
   readonly error?: string;
+  /** Set in single-process mode (in-process.ts): the engine runs in the supervisor's process. */
+  readonly inProcess?: boolean;
 }
 
 /** What one child made of a reload. */

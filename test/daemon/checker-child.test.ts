@@ -1,7 +1,7 @@
 import t from 'tap';
 import pino from 'pino';
 import { compileText } from '../../src/config/compile.js';
-import { CheckerEngine } from '../../src/daemon/checker-child.js';
+import { CheckerEngine, ipvsModeFromEnv } from '../../src/daemon/checker-child.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
 import { toggleHttpServer, until } from '../helpers/net-fixtures.js';
 
@@ -129,4 +129,19 @@ t.test('lvs_sync_daemon without an instance: the checker runs both daemons, hand
   t.same(await states(), ['backup eth0 8', 'master eth0 8'], 'back to the checker: restarted with the new id');
   await engine.stop();
   t.same(await states(), [], 'stopped with the checker');
+});
+
+t.test('VIGIL_IPVS: kernel by default, memory only when asked, anything else refused', async (t) => {
+  const table: { env: string | undefined; want: string | RegExp }[] = [
+    { env: undefined, want: 'kernel' },
+    { env: '', want: 'kernel' },
+    { env: 'kernel', want: 'kernel' },
+    { env: 'memory', want: 'memory' },
+    { env: 'fake', want: /VIGIL_IPVS must be 'kernel' \(the default\) or 'memory'.*got 'fake'/ },
+  ];
+  for (const c of table) {
+    const env = c.env === undefined ? {} : { VIGIL_IPVS: c.env };
+    if (c.want instanceof RegExp) t.throws(() => ipvsModeFromEnv(env), c.want, `${c.env}`);
+    else t.equal(ipvsModeFromEnv(env), c.want, `${c.env}`);
+  }
 });

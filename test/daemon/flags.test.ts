@@ -3,7 +3,8 @@ import t from 'tap';
 import { KEEPALIVED_DATA_FILE, KEEPALIVED_STATS_FILE, parseRunFlags } from '../../src/daemon/flags.js';
 
 const cases: { desc: string; args: string[]; want: Record<string, unknown> }[] = [
-  { desc: 'nothing', args: [], want: { respawn: true, childPidFiles: {}, settingsArgs: [], notes: [], dataFile: KEEPALIVED_DATA_FILE, statsFile: KEEPALIVED_STATS_FILE } },
+  { desc: 'nothing', args: [], want: { respawn: true, childPidFiles: {}, settingsArgs: [], notes: [], dataFile: KEEPALIVED_DATA_FILE, statsFile: KEEPALIVED_STATS_FILE, singleProcess: false } },
+  { desc: '--single-process', args: ['--single-process'], want: { singleProcess: true } },
   { desc: '-f FILE', args: ['-f', '/etc/k.conf'], want: { file: '/etc/k.conf' } },
   { desc: '--use-file=FILE', args: ['--use-file=/etc/k.conf'], want: { file: '/etc/k.conf' } },
   { desc: '--use-file FILE', args: ['--use-file', '/etc/k.conf'], want: { file: '/etc/k.conf' } },
@@ -59,6 +60,23 @@ for (const c of cases)
       } else t.same(got[k], want, k);
     }
   });
+
+t.test('VIGIL_SINGLE_PROCESS', async (t) => {
+  const table: { env: string; want: boolean | RegExp }[] = [
+    { env: '1', want: true },
+    { env: 'true', want: true },
+    { env: 'YES', want: true },
+    { env: '0', want: false },
+    { env: 'no', want: false },
+    { env: '', want: false },
+    { env: 'maybe', want: /VIGIL_SINGLE_PROCESS: 'maybe' is not 1\/true\/yes or 0\/false\/no/ },
+  ];
+  for (const c of table) {
+    if (c.want instanceof RegExp) t.throws(() => parseRunFlags([], { VIGIL_SINGLE_PROCESS: c.env }), c.want, `'${c.env}'`);
+    else t.equal(parseRunFlags([], { VIGIL_SINGLE_PROCESS: c.env }).singleProcess, c.want, `'${c.env}'`);
+  }
+  t.equal(parseRunFlags(['--single-process'], { VIGIL_SINGLE_PROCESS: '0' }).singleProcess, true, 'the flag wins over 0');
+});
 
 t.test('dump paths from the environment', async (t) => {
   t.match(parseRunFlags([], { VIGIL_DATA_FILE: '/x/d', VIGIL_STATS_FILE: '/x/s' }), { dataFile: '/x/d', statsFile: '/x/s' });

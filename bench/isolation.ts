@@ -1,0 +1,399 @@
+/*
+ * Load-isolation benchmark (issue 7): does checker load delay VRRP adverts? A vigil master
+ * (VRRPv3, advert_int 0.1) runs beside ~10,000 checks a second, and its adverts are timed on the
+ * wire; then the same with both engines forced into one process (--single-process), to show
+ * what the process split buys.
+ *
+ * Bed: the namespace lab (test/lab/netns.ts), two nodes on a bridge.
+ *   dir1  vigil, priority 150: vrrp_instance VI_51 + N real servers (bench/checks.ts's benchConf:
+ *         HTTP_GET, a new connection per check, delay_loop 1) on 127.1.x.y:8080, answered by one
+ *         nginx in dir1 that logs `$server_addr $msec` per request (checks/s from the servers' side).
+ *         The host kernel has no IPVS: the checker runs with VIGIL_IPVS=memory (in-memory table,
+ *         logged loudly at start), so checks, verdicts, director and reconciler all run for real.
+ *   dir2  keepalived, priority 100, VRRP only: the backup that must never become master.
+ *   sw    tcpdump on br0: every advert with its kernel timestamp.
+ * Measured over the window (after a warm-up): intervals between consecutive adverts of the master
+ *   (on the bridge, and at the master's eth0 where its kernel sends them)
+ * (distribution and deviation from 100 ms), adverts sent by the backup and MASTER transitions
+ * in either log (spurious transitions), checks/s answered by nginx, vigil's CPU, and the load
+ * averages — the machine is shared, so the figures include whatever else ran.
+ *
+ *   npm run bench:isolation                           (10 minutes per variant, as the issue asks)
+ *   npm run bench:isolation -- --duration 60          (development)
+ *   options: --duration SECONDS  --warmup SECONDS (20)  --rs N (10000)
+ *            --variants split,single[,vrrp-only]   vrrp-only: the same master without any check, a
+ *            reference for what the machine's own load does to the intervals
+ *            --vrrp-nice N   experiment: renice the VRRP child (what keepalived's vrrp_priority does)
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { keepalivedConf, startKeepalived } from '../test/lab/keepalived.js';
+import { type Lab, createLab } from '../test/lab/netns.js';
+import type { Proc } from '../test/lab/proc.js';
+import { sleep, waitFor } from '../test/lab/wait.js';
+import { vrrpAdverts } from '../test/lab/wire/select.js';
+import { benchConf } from './checks.js';
+
+const root = join(fileURLToPath(import.meta.url), '../..');
+const VIP = '192.168.77.100';
+const VRID = 51;
+const ADVERT_MS = 100;
+const TOLERANCE_MS = 2;
+
+type Variant = 'split' | 'single' | 'vrrp-only';
+const VARIANTS: readonly Variant[] = ['split', 'single', 'vrrp-only'];
+const LABEL: Record<Variant, string> = {
+  split: 'split (VRRP child + checker child)',
+  single: 'single process (--single-process)',
+  'vrrp-only': 'reference: VRRP only, no checks',
+};
+
+/** Load averages (1, 5, 15 min) as `uptime` shows them. */
+function loadavg(): [number, number, number] {
+  const [a, b, c] = os.loadavg();
+  return [a!, b!, c!];
+}
+
+/** utime + stime in seconds of `pid` and its live descendants. */
+function cpuSeconds(pid: number): number {
+  const hz = 100; // USER_HZ on Linux
+  let ticks = 0;
+  const visit = (p: number) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+      for (const t of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(t));
+    } catch {
+      /* gone */
+    }
+  };
+  visit(pid);
+  return ticks / hz;
+}
+
+function nginxConf(prefix: string): string {
+  return `worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 16000; }
+http {
+  log_format bench '$server_addr $msec';
+  access_log ${prefix}/access.log bench buffer=256k flush=1s;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  server {
+    listen 8080 backlog=4096;
+    location / { return 200 "ok\\n"; }
+  }
+}
+`;
+}
+
+/** Figures of one variant. */
+interface Figures {
+  readonly variant: Variant;
+  readonly windowS: number;
+  readonly adverts: number;
+  /** Intervals between consecutive master adverts, ms, sorted. */
+  readonly intervals: number[];
+  /** |interval − 100 ms|, sorted. */
+  readonly deviations: number[];
+  /** The same, captured on dir1's eth0 (the send time). */
+  readonly egressDeviations: number[];
+  readonly outside: number;
+  /** Adverts sent by the backup in the window, and over the whole run. */
+  readonly backupAdverts: number;
+  readonly backupAdvertsRun: number;
+  /** The backup's MASTER transitions in the window. */
+  readonly backupMaster: number;
+  readonly vigilTransitions: number;
+  readonly vigilTransitionsWindow: number;
+  readonly checksPerS: number;
+  readonly rsChecked: number;
+  readonly cpuPct: number;
+  readonly nginxCpuPct: number;
+  readonly loadStart: [number, number, number];
+  readonly loadEnd: [number, number, number];
+  readonly loadMax1: number;
+}
+
+function q(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** JSON lines of a log file. */
+function jsonLines(file: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const l of readFileSync(file, 'utf8').split('\n')) {
+    if (!l.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      /* a partial line */
+    }
+  }
+  return out;
+}
+
+function startVigil(lab: Lab, variant: Variant, rs: number): { proc: Proc; dir: string } {
+  const dir = lab.folder(`vigil-${variant}`);
+  const file = join(dir, 'keepalived.conf');
+  // the VRRP instance (with its global_defs) and benchConf's virtual servers (without its own global_defs)
+  const lvs = variant === 'vrrp-only' ? '' : benchConf(rs).replace(/^global_defs \{[^}]*\}\n/, '');
+  writeFileSync(file, keepalivedConf('dir1', { vrid: VRID, priority: 150, vips: [`${VIP}/24`], version: 3, advertIntS: ADVERT_MS / 1000 }) + lvs);
+  const vigil = [process.execPath, join(root, 'bin/vigil.js'), 'run', '-f', file, '--socket', join(dir, 'vigil.sock'), '--log-format', 'json', '--log-level', 'info'];
+  if (variant === 'single') vigil.push('--single-process');
+  const env: NodeJS.ProcessEnv = { ...process.env, VIGIL_IPVS: 'memory' };
+  delete env['NODE_OPTIONS']; // no TypeScript loader in the daemon: it runs dist/
+  delete env['VIGIL_SINGLE_PROCESS'];
+  return { proc: lab.spawn('dir1', vigil, { name: `vigil-${variant}`, env, graceMs: 20_000 }), dir };
+}
+
+async function holds(lab: Lab, node: string): Promise<boolean> {
+  return (await lab.execOk(node, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'])).includes(` ${VIP}/`);
+}
+
+/**
+ * An experiment, not a vigil feature: sets the nice value of the `kind` child of the supervisor
+ * `pid` (as keepalived's vrrp_priority would; vigil does not act on it yet).
+ */
+function renice(pid: number, kind: string, nice: number): void {
+  for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+    const argv = readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0');
+    if (argv.at(-2)?.endsWith('child.js') && argv.at(-1) === kind) {
+      os.setPriority(Number(c), nice);
+      process.stderr.write(`isolation: EXPERIMENT: ${kind} child (pid ${c}) set to nice ${nice}\n`);
+      return;
+    }
+  }
+  process.stderr.write(`isolation: no ${kind} child to renice (single process?)\n`);
+}
+
+async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number; vrrpNice?: number }): Promise<Figures> {
+  const teardowns: (() => unknown)[] = [];
+  const lab = await createLab({ teardown: (fn) => teardowns.push(fn) }, { nodes: ['dir1', 'dir2'] });
+  try {
+    // per-namespace TCP settings for tens of thousands of short connections (dir1 only)
+    await lab.execOk('dir1', ['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=1024 65000', 'net.core.somaxconn=4096']);
+    const prefix = lab.folder('nginx');
+    writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix));
+    const nginx = lab.spawn('dir1', ['nginx', '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log'), '-g', 'daemon off;'], {
+      name: 'nginx',
+    });
+    await waitFor(async () => {
+      if (!nginx.running) throw new Error(`nginx exited: ${nginx.stderr()}`);
+      return (await lab.exec('dir1', ['curl', '-sS', '--max-time', '1', 'http://127.1.1.1:8080/'])).code === 0;
+    }, { desc: 'nginx answering', timeoutMs: 10_000, intervalMs: 100 });
+    const cap = await lab.capture('sw', 'br0', { filter: ['vrrp'] });
+    // and where the master's kernel hands them to its interface: the send time, before the veth
+    // peer's receive path (a per-CPU backlog shared with dir1's loopback traffic) and the bridge
+    const egress = await lab.capture('dir1', 'eth0', { filter: ['vrrp'], name: 'egress' });
+    // vigil first, so that it is master before the backup starts: every later takeover is spurious
+    const v = startVigil(lab, variant, o.rs);
+    await waitFor(() => holds(lab, 'dir1'), { desc: 'vigil master', timeoutMs: 30_000, intervalMs: 100 });
+    const backup = startKeepalived(lab, 'dir2', { vrid: VRID, priority: 100, vips: [`${VIP}/24`], version: 3, advertIntS: ADVERT_MS / 1000 });
+    const backupMasterLines = () => (backup.proc.stderr() + readFileSync(backup.proc.stdoutPath, 'utf8')).split('\n').filter((l) => l.includes('Entering MASTER STATE')).length;
+    await waitFor(() => {
+      if (!v.proc.running) throw new Error(`vigil exited:\n${v.proc.stderr().slice(-3000)}`);
+      return jsonLines(v.proc.stderrPath).some((l) => l['op'] === 'start' && typeof l['pids'] === 'object');
+    }, { desc: 'vigil started (checker programmed)', timeoutMs: 600_000, intervalMs: 500 });
+    if (o.vrrpNice !== undefined) renice(v.proc.pid, 'vrrp', o.vrrpNice);
+    process.stderr.write(`isolation: ${variant}: master, checker running; warm-up ${o.warmupS} s\n`);
+    await sleep(o.warmupS * 1000);
+
+    const loadStart = loadavg();
+    const cpu0 = cpuSeconds(v.proc.pid);
+    const nginxCpu0 = cpuSeconds(nginx.pid);
+    const backupMaster0 = backupMasterLines();
+    const t0 = Date.now();
+    let loadMax1 = loadStart[0];
+    const end = t0 + o.durationS * 1000;
+    let lastReport = t0;
+    while (Date.now() < end) {
+      await sleep(Math.min(5000, end - Date.now()));
+      loadMax1 = Math.max(loadMax1, loadavg()[0]);
+      if (!v.proc.running) throw new Error(`vigil exited during the run:\n${v.proc.stderr().slice(-3000)}`);
+      if (Date.now() - lastReport >= 60_000) {
+        lastReport = Date.now();
+        process.stderr.write(`isolation: ${variant}: ${Math.round((Date.now() - t0) / 1000)} / ${o.durationS} s, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+      }
+    }
+    const t1 = Date.now();
+    const cpu1 = cpuSeconds(v.proc.pid);
+    const nginxCpu1 = cpuSeconds(nginx.pid);
+    const backupMaster = backupMasterLines() - backupMaster0;
+    const loadEnd = loadavg();
+    await sleep(1500); // nginx flushes its log every second
+
+    const ads = vrrpAdverts(await cap.packets(), VRID);
+    const out = vrrpAdverts(await egress.packets(), VRID).filter((a) => a.ip?.src === lab.node('dir1').ipv4 && a.tsMs >= t0 && a.tsMs <= t1 && a.vrrp.priority > 0);
+    const egressDeviations = out
+      .slice(1)
+      .map((a, i) => Math.abs(a.tsMs - out[i]!.tsMs - ADVERT_MS))
+      .sort((a, b) => a - b);
+    const d1 = lab.node('dir1').ipv4;
+    const d2 = lab.node('dir2').ipv4;
+    const master = ads.filter((a) => a.ip?.src === d1 && a.tsMs >= t0 && a.tsMs <= t1 && a.vrrp.priority > 0);
+    const intervals = master.slice(1).map((a, i) => a.tsMs - master[i]!.tsMs);
+    const deviations = intervals.map((x) => Math.abs(x - ADVERT_MS)).sort((a, b) => a - b);
+    intervals.sort((a, b) => a - b);
+    const backupAdverts = ads.filter((a) => a.ip?.src === d2 && a.tsMs >= t0 && a.tsMs <= t1).length;
+    const backupAdvertsRun = ads.filter((a) => a.ip?.src === d2).length;
+    const trans = jsonLines(v.proc.stderrPath).filter((l) => l['op'] === 'vrrp.transition');
+    const vigilTransitionsWindow = trans.filter((l) => Number(l['time']) >= t0 && Number(l['time']) <= t1).length;
+    for (const l of trans) process.stderr.write(`isolation: ${variant}: vigil ${String(l['from'])} → ${String(l['to'])} at t0${Number(l['time']) - t0 >= 0 ? '+' : ''}${((Number(l['time']) - t0) / 1000).toFixed(1)} s: ${String(l['reason'])}\n`);
+
+    let checks = 0;
+    const rsSeen = new Set<string>();
+    for (const l of readFileSync(join(prefix, 'access.log'), 'utf8').split('\n')) {
+      const sp = l.indexOf(' ');
+      const ts = Number(l.slice(sp + 1)) * 1000;
+      if (sp < 0 || !(ts >= t0 && ts <= t1)) continue;
+      checks++;
+      rsSeen.add(l.slice(0, sp));
+    }
+    const windowS = (t1 - t0) / 1000;
+    return {
+      variant,
+      windowS,
+      adverts: master.length,
+      intervals,
+      deviations,
+      egressDeviations,
+      outside: deviations.filter((d) => d > TOLERANCE_MS).length,
+      backupAdverts,
+      backupAdvertsRun,
+      backupMaster,
+      vigilTransitions: trans.length,
+      vigilTransitionsWindow,
+      checksPerS: checks / windowS,
+      rsChecked: rsSeen.size,
+      cpuPct: ((cpu1 - cpu0) / windowS) * 100,
+      nginxCpuPct: ((nginxCpu1 - nginxCpu0) / windowS) * 100,
+      loadStart,
+      loadEnd,
+      loadMax1,
+    };
+  } catch (e) {
+    process.stderr.write(`isolation: ${variant} failed; logs:\n${lab.logTail(30)}\n`);
+    throw e;
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
+  }
+}
+
+function fmt(x: number, d = 1): string {
+  return Number.isFinite(x) ? x.toFixed(d) : 'n/a';
+}
+
+function ratio(a: number, b: number): string {
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return '';
+  if (b === 0) return a === 0 ? '1' : '∞';
+  return `${(a / b).toFixed(2)}×`;
+}
+
+function outsidePct(f: Figures): number {
+  return (100 * f.outside) / Math.max(1, f.intervals.length);
+}
+
+/** The side-by-side table: split first, single process second, ratio single / split. */
+export function table(rows: readonly Figures[]): string {
+  const split = rows.find((r) => r.variant === 'split');
+  const single = rows.find((r) => r.variant === 'single');
+  const cols = [split, single].filter((r): r is Figures => r !== undefined);
+  const line: [string, (f: Figures) => string, ((f: Figures) => number) | undefined][] = [
+    ['window (s)', (f) => fmt(f.windowS, 0), undefined],
+    ['master adverts on the wire', (f) => String(f.adverts), undefined],
+    ['interval min / p50 / p90 (ms)', (f) => `${fmt(q(f.intervals, 0), 2)} / ${fmt(q(f.intervals, 0.5), 2)} / ${fmt(q(f.intervals, 0.9), 2)}`, undefined],
+    ['interval p99 / p99.9 / max (ms)', (f) => `${fmt(q(f.intervals, 0.99), 2)} / ${fmt(q(f.intervals, 0.999), 2)} / ${fmt(f.intervals.at(-1) ?? NaN, 2)}`, (f) => f.intervals.at(-1) ?? NaN],
+    ['│deviation│ from 100 ms: min / p50 / p90 (ms)', (f) => `${fmt(q(f.deviations, 0), 2)} / ${fmt(q(f.deviations, 0.5), 2)} / ${fmt(q(f.deviations, 0.9), 2)}`, (f) => q(f.deviations, 0.9)],
+    ['│deviation│: p99 / p99.9 / max (ms)', (f) => `${fmt(q(f.deviations, 0.99), 2)} / ${fmt(q(f.deviations, 0.999), 2)} / ${fmt(f.deviations.at(-1) ?? NaN, 2)}`, (f) => q(f.deviations, 0.99)],
+    [`intervals outside ±${TOLERANCE_MS} ms`, (f) => `${f.outside} (${fmt(outsidePct(f), 2)} %)`, outsidePct],
+    ['at the master\'s eth0 (send time): │deviation│ p50 / p90 / p99 / max (ms)', (f) => [0.5, 0.9, 0.99].map((p) => fmt(q(f.egressDeviations, p), 2)).concat(fmt(f.egressDeviations.at(-1) ?? NaN, 2)).join(' / '), (f) => q(f.egressDeviations, 0.99)],
+    [`at the master\'s eth0: outside ±${TOLERANCE_MS} ms`, (f) => { const n = f.egressDeviations.filter((d) => d > TOLERANCE_MS).length; return `${n} (${fmt((100 * n) / Math.max(1, f.egressDeviations.length), 2)} %)`; }, undefined],
+    ['spurious: backup → MASTER in window', (f) => String(f.backupMaster), (f) => f.backupMaster],
+    ['backup adverts: in window / whole run', (f) => `${f.backupAdverts} / ${f.backupAdvertsRun}`, (f) => f.backupAdverts],
+    ['vigil transitions: in window / whole run (start: 2)', (f) => `${f.vigilTransitionsWindow} / ${f.vigilTransitions}`, undefined],
+    ['checks/s (nginx side)', (f) => fmt(f.checksPerS, 0), (f) => f.checksPerS],
+    ['real servers checked in window', (f) => String(f.rsChecked), undefined],
+    ['CPU, % of one core: vigil / nginx', (f) => `${fmt(f.cpuPct, 0)} / ${fmt(f.nginxCpuPct, 0)}`, (f) => f.cpuPct],
+    ['load average at start (1/5/15 min)', (f) => f.loadStart.map((x) => x.toFixed(2)).join(' '), undefined],
+    ['load average at end; max 1-min', (f) => `${f.loadEnd.map((x) => x.toFixed(2)).join(' ')}; ${f.loadMax1.toFixed(2)}`, undefined],
+  ];
+  const withRatio = split !== undefined && single !== undefined;
+  const ref = rows.find((r) => r.variant === 'vrrp-only');
+  const head = ['', ...cols.map((c) => LABEL[c.variant]), ...(withRatio ? ['single / split'] : []), ...(ref ? [LABEL['vrrp-only']] : [])];
+  const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const [name, show, num] of line)
+    out.push(`| ${[name, ...cols.map(show), ...(withRatio ? [num ? ratio(num(single), num(split)) : ''] : []), ...(ref ? [show(ref)] : [])].join(' | ')} |`);
+  return out.join('\n');
+}
+
+function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m)?$/.exec(s.trim());
+  if (!m) throw new Error(`--duration: '${s}' is not SECONDS (or Nm)`);
+  return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '600' },
+      warmup: { type: 'string', default: '20' },
+      rs: { type: 'string', default: '10000' },
+      variants: { type: 'string', default: 'split,single' },
+      'vrrp-nice': { type: 'string' },
+    },
+  });
+  const o = {
+    durationS: parseDuration(values.duration),
+    warmupS: parseDuration(values.warmup),
+    rs: Number(values.rs),
+    ...(values['vrrp-nice'] !== undefined ? { vrrpNice: Number(values['vrrp-nice']) } : {}),
+  };
+  const variants = values.variants.split(',').map((x) => {
+    if (!VARIANTS.includes(x as Variant)) throw new Error(`--variants: '${x}' is not one of ${VARIANTS.join(', ')}`);
+    return x as Variant;
+  });
+  const started = new Date();
+  process.stderr.write(`isolation: ${o.rs} real servers (HTTP_GET, delay_loop 1), VRRPv3 advert_int 0.1, ${o.durationS} s per variant after ${o.warmupS} s warm-up: ${variants.join(', ')}\n`);
+  const rows: Figures[] = [];
+  for (const variant of variants) {
+    rows.push(await runVariant(variant, o));
+    process.stderr.write(`isolation: ${variant} done\n`);
+  }
+  const cpu = os.cpus();
+  const kernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
+  console.log(`# Load isolation: VRRPv3 adverts (advert_int 0.1) on the wire while the checker runs ${o.rs} HTTP_GET real servers at delay_loop 1`);
+  console.log(`# ${started.toISOString()} — nproc ${cpu.length}, ${cpu[0]?.model ?? '?'}, Linux ${kernel}, node ${process.version}; ${o.durationS} s measured per variant after ${o.warmupS} s warm-up`);
+  console.log('# Bed: namespace lab; vigil master (priority 150, VIGIL_IPVS=memory: the host kernel has no IPVS) and nginx in dir1, keepalived backup (priority 100) in dir2, tcpdump on the bridge.');
+  console.log('# The machine is shared: the load averages below include other work, and so do the intervals.');
+  if (o.vrrpNice !== undefined) console.log(`# EXPERIMENT: the VRRP child was reniced to ${o.vrrpNice} by the benchmark (vigil itself does not act on vrrp_priority yet).`);
+  console.log('');
+  console.log(table(rows));
+  console.log('');
+  console.log('Intervals: between consecutive adverts of the master (tcpdump timestamps on the bridge). Spurious: the keepalived backup entering MASTER (it sends adverts only then).');
+  console.log('single / split: the one-process figure divided by the split one (above 1 = larger in one process). The reference column, when run, is the same master without any check.');
+  const extra = [
+    ...(o.rs !== 10_000 ? [`--rs ${o.rs}`] : []),
+    ...(values.variants !== 'split,single' ? [`--variants ${values.variants}`] : []),
+    ...(o.vrrpNice !== undefined ? [`--vrrp-nice=${o.vrrpNice}`] : []),
+  ];
+  console.log(`Rerun: npm run bench:isolation -- --duration ${o.durationS} --warmup ${o.warmupS}${extra.map((x) => ` ${x}`).join('')}`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
