@@ -41,6 +41,7 @@ const { uml, runs } = await runE2e({
   scenarios: [],
   script: join(REPO, 'test/lab/e2e/demo.sh'),
   keep: 'on-failure',
+  timeoutS: 480,
   onStart: (work) => {
     narration = join(work, 'out', 'e2e-vigil', 'narration');
   },

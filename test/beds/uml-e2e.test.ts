@@ -8,6 +8,8 @@ import t from 'tap';
 import { type ClientView, type E2eRun, SCENARIO_TITLES, type ScenarioName, type ScenarioOutcome, runE2e } from '../lab/e2e/engine.js';
 import { type UmlResult, describeUmlFailure } from '../lab/uml.js';
 
+// about 4 minutes on a quiet 2-core machine, 7 under load: above tap's default 600 s limit only when very busy
+t.setTimeout(1_200_000);
 const started = performance.now();
 let uml: UmlResult;
 let run: E2eRun;

@@ -16,12 +16,13 @@ rate() {
 }
 in_table() { if no_dest dir1 "$LAB_RS2"; then echo "no"; else echo "yes"; fi; }
 holder() { local h=""; has_vip dir1 && h="dir1"; has_vip dir2 && h="${h:+$h+}dir2"; echo "${h:-nobody}"; }
-# watch SECONDS: one line a second with the client's success rate and what the pair looks like
+# watch_for SECONDS T0: about one line a second until SECONDS after T0 (ms), with the time since
+# T0, who holds the VIP, whether rs2 is in dir1's table and the client's success rate
 watch_for() {
-  local i
-  for i in $(seq "$1"); do
-    sleep 1
-    say "  t+${i}s  VIP on $(holder)   rs2 in dir1's table: $(in_table)   $(rate 1)"
+  local until=$(($2 + $1 * 1000)) now
+  while now=$(now_ms) && [ "$now" -lt "$until" ]; do
+    say "  t+$(awk -v d=$((now - $2)) 'BEGIN {printf "%4.1f", d / 1000}')s  VIP on $(holder)   rs2 in dir1's table: $(in_table)   $(rate 1)"
+    sleep 0.7
   done
 }
 
@@ -46,9 +47,10 @@ run_shown "vigil status          # on dir1" status_dir dir1
 
 step "A real server fails: nginx on rs2 stops"
 mark demo:rs-fail
+t0=$(now_ms)
 stop_nginx rs2
 say "  vigil's HTTP_GET check (delay_loop 2, retry 2, delay_before_retry 1) notices, then takes it out:"
-watch_for 6
+watch_for 7 "$t0"
 wait_for 20 no_dest dir1 "$LAB_RS2" && mark demo:rs-removed
 run_shown "vigil status --service 192.0.2.100:80     # on dir1: rs2 down, and why" status_dir dir1 --service 192.0.2.100:80
 say "  $(rate 3) (rs2 is out of the rotation)"
@@ -61,10 +63,11 @@ say "  rs2 is back at weight 10 in both tables; $(rate 3)"
 step "The master director dies: every vigil process on dir1 killed with SIGKILL and its link cut"
 sleep 2
 mark demo:crash
+t0=$(now_ms)
 kill9_dir dir1
 ip -n dir1 link set eth0 down
 say "  dir2 stops hearing dir1's adverts (advert_int 1) and takes over after 3 of them plus skew:"
-watch_for 7
+watch_for 8 "$t0"
 run_shown "vigil status --instance VI_LB     # on dir2: MASTER now, and why" status_dir dir2 --instance VI_LB
 
 step "dir1 comes back (link up, vigil run) and preempts after preempt_delay 10"

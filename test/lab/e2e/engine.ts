@@ -105,6 +105,8 @@ export interface E2eOptions {
   /** A different guest script (default e2e.sh), e.g. the demo's. */
   script?: string;
   keep?: 'on-failure' | 'always' | 'never';
+  /** Guest-side deadline per implementation (default: 120 s + 90 s a scenario). */
+  timeoutS?: number;
 }
 
 /** Parses loadgen.mjs's lines. */
@@ -246,7 +248,7 @@ export async function runE2e(opts: E2eOptions): Promise<{ uml: UmlResult; runs: 
   try {
     const wanted = opts.scenarios ?? SCENARIOS;
     // ~30 s of settling per scenario on a busy machine, plus start-up, per implementation
-    const perImplS = 120 + wanted.length * 90;
+    const perImplS = opts.timeoutS ?? 120 + wanted.length * 90;
     const uml = await runUml({
       scenarios: opts.impls.map((i) => scriptFor(i, opts, dir)),
       memMb: 1024,
