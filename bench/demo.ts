@@ -64,7 +64,7 @@ process.stdout.write(
     '',
     '━━ Summary: what the client saw',
     `  whole run:                          ${pct(records[0]?.start ?? 0, Infinity)}`,
-    `  real server down → out of the table: ${pct(at('rs-fail'), at('rs-removed'))}; detected and removed in ${s1(at('rs-removed') - at('rs-fail'))}`,
+    `  real server down → out of the table: ${pct(at('rs-fail'), at('rs-removed'))}; seen out of the table ${s1(at('rs-removed') - at('rs-fail'))} after (polled about every 2 s here)`,
     `  once rs2 was out, and back:          ${pct(at('rs-removed'), at('crash'))}`,
     `  master died → dir2 serving:          ${pct(at('crash'), at('return'))}`,
     `  dir1 back and preempting:            ${pct(at('return'), Infinity)}`,

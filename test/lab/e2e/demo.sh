@@ -21,7 +21,11 @@ holder() { local h=""; has_vip dir1 && h="dir1"; has_vip dir2 && h="${h:+$h+}dir
 watch_for() {
   local until=$(($2 + $1 * 1000)) now
   while now=$(now_ms) && [ "$now" -lt "$until" ]; do
-    say "  t+$(awk -v d=$((now - $2)) 'BEGIN {printf "%4.1f", d / 1000}')s  VIP on $(holder)   rs2 in dir1's table: $(in_table)   $(rate 1)"
+    local t
+    t=$(in_table)
+    # the first time rs2 is seen out of the table (for the summary's detection time)
+    [ "$t" = no ] && [ -z "${RS_OUT:-}" ] && RS_OUT=1 && mark demo:rs-removed
+    say "  t+$(awk -v d=$((now - $2)) 'BEGIN {printf "%4.1f", d / 1000}')s  VIP on $(holder)   rs2 in dir1's table: $t   $(rate 1)"
     sleep 0.7
   done
 }
@@ -51,7 +55,7 @@ t0=$(now_ms)
 stop_nginx rs2
 say "  vigil's HTTP_GET check (delay_loop 2, retry 2, delay_before_retry 1) notices, then takes it out:"
 watch_for 7 "$t0"
-wait_for 20 no_dest dir1 "$LAB_RS2" && mark demo:rs-removed
+wait_for 20 no_dest dir1 "$LAB_RS2" && [ -z "${RS_OUT:-}" ] && RS_OUT=1 && mark demo:rs-removed
 run_shown "vigil status --service 192.0.2.100:80     # on dir1: rs2 down, and why" status_dir dir1 --service 192.0.2.100:80
 say "  $(rate 3) (rs2 is out of the rotation)"
 

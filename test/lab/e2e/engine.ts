@@ -64,6 +64,8 @@ export interface ScenarioOutcome {
   recovery: ClientView;
   /** Every mark of the scenario, ms after its `:fail` mark (or its start). */
   marks: Record<string, number>;
+  /** Wall-clock ms of that `:fail` mark (the client's records use the same clock). */
+  faultAt: number;
   /** ms both directors held the VIP at once (from their address events). */
   dualMasterMs: number;
   durationMs: number;
@@ -215,6 +217,7 @@ export function readRun(impl: Impl, res: UmlResult, wanted: readonly ScenarioNam
       fault: clientView(records, fail, recover),
       recovery: clientView(records, recover, end),
       marks: rel,
+      faultAt: fail,
       dualMasterMs: overlapMs(vip1, vip2, start, end),
       durationMs: end - start,
     });

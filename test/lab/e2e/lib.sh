@@ -74,7 +74,15 @@ procs_of() {
   echo "$p"
   pgrep -P "$p"
 }
-kill9_dir() { local ps; ps=$(procs_of "$1"); [ -n "$ps" ] && kill -KILL $ps; rm -f "/run/e2e/dir-$1.pid"; }
+# A crash: every process stopped first (SIGSTOP cannot be caught), then killed, so that no child
+# can react to its parent's death (keepalived's children get SIGTERM from PR_SET_PDEATHSIG and
+# would otherwise stop gracefully, priority-0 advert and all)
+kill9_dir() {
+  local ps
+  ps=$(procs_of "$1")
+  [ -n "$ps" ] && kill -STOP $ps && kill -KILL $ps
+  rm -f "/run/e2e/dir-$1.pid"
+}
 stop_dir() {
   local p
   p=$(leader "$1")
