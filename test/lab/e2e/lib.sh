@@ -49,16 +49,19 @@ lab_setup() {
 }
 
 # --- the directors, whichever implementation ----------------------------------------------------
+# Each director in a session of its own (setsid does not fork here: a background job is no group
+# leader, so $! stays the director's pid): stopping it with SIGSTOP must not make this script's
+# process group an orphaned one with stopped members, which the kernel answers with SIGHUP.
 start_dir() {
   local d=$1
   case $IMPL in
     vigil)
       mkdir -p "/run/e2e/state-$d"
-      ip netns exec "$d" env VIGIL_STATE_DIR="/run/e2e/state-$d" $VIGIL run -f "$CONF" -i "$d" --socket "/run/e2e/vigil-$d.sock" \
+      setsid ip netns exec "$d" env VIGIL_STATE_DIR="/run/e2e/state-$d" $VIGIL run -f "$CONF" -i "$d" --socket "/run/e2e/vigil-$d.sock" \
         --log-format json --log-level info >>"$O/director-$d.log" 2>&1 &
       ;;
     keepalived)
-      ip netns exec "$d" keepalived -n -l -D -f "$CONF" -i "$d" -p "/run/e2e/ka-$d.pid" -r "/run/e2e/ka-$d-vrrp.pid" \
+      setsid ip netns exec "$d" keepalived -n -l -D -f "$CONF" -i "$d" -p "/run/e2e/ka-$d.pid" -r "/run/e2e/ka-$d-vrrp.pid" \
         -c "/run/e2e/ka-$d-check.pid" >>"$O/director-$d.log" 2>&1 &
       ;;
     *) echo "unknown IMPL $IMPL" >&2; return 1 ;;
