@@ -75,6 +75,7 @@ for (const [name, what] of [['crash', 'crash'], ['stop', 'graceful stop'], ['lin
 if (WANTED.includes('split')) both('split brain: both held the VIP for', (i) => med(i, 'split', (s) => s.dualMasterMs), s1);
 if (WANTED.includes('split'))
   rows.push(['after healing, the client\'s ARP entry for the VIP points at dir1', ...IMPLS.map((i) => (runs.get(i) ?? []).map((r) => (r.splitArp.after !== undefined && r.splitArp.after === r.splitArp.dir1 ? 'yes' : `no (${r.splitArp.after ?? '?'})`)).join(', '))]);
+if (WANTED.includes('split')) both('healed → the client\'s ARP entry for the VIP on dir1 again', (i) => med(i, 'split', (s) => (s.marks['arp-on-dir1'] ?? Number.NaN) - (s.marks['recover'] ?? Number.NaN)), s1);
 if (WANTED.includes('reload')) both('reload: signal → new weight in the master\'s table', (i) => med(i, 'reload', mark('applied')), s1);
 if (WANTED.includes('steady')) {
   for (const d of ['dir1', 'dir2'] as const) {

@@ -102,9 +102,12 @@ sc_split() {
   bridge link set dev v-dir1 isolated off
   bridge link set dev v-dir2 isolated off
   wait_for 30 only_master dir1 dir2 && mark split:one-master || fail "split: still two masters"
-  # the client (on the same LAN as the VIP) must be sent back to dir1 by gratuitous ARPs (checked after the GARP bursts)
-  sleep 6
-  echo "after $(client_mac_for_vip) dir1=$(mac_of dir1) dir2=$(mac_of dir2)" >>"$O/split-arp"
+  # the client (on the same LAN as the VIP) must be sent back to dir1 by gratuitous ARPs: polled
+  # for 15 s (keepalived's second burst, vrrp_garp_lower_prio_delay, comes 5 s after)
+  local m1
+  m1=$(mac_of dir1)
+  wait_for 15 eval '[ "$(client_mac_for_vip)" = "$m1" ]' && mark split:arp-on-dir1
+  echo "after $(client_mac_for_vip) dir1=$m1 dir2=$(mac_of dir2)" >>"$O/split-arp"
 }
 
 set_weight_rs3() { awk -v w="$1" '/real_server 198.51.100.13/ {n=1} n==1 && /weight [0-9]+/ {sub(/weight [0-9]+/, "weight " w); n=0} {print}' "$CONF" >"$CONF.new" && cat "$CONF.new" >"$CONF"; }
