@@ -12,10 +12,12 @@ run_shown() { say "\$ $1"; shift; "$@" >>"$O/narration" 2>&1; }
 # the client's success over the last N seconds (default 3), from its own records
 rate() {
   local since=$(($(now_ms) - ${1:-3} * 1000))
-  awk -v s="$since" '$1 >= s && $2 > 0 {n++; if ($3 == "ok") ok++} END {if (n == 0) print "client: no request finished yet"; else printf "client: %d of %d requests ok in the last '"${1:-3}"' s (%.1f %%)\n", ok, n, 100 * ok / n}' "$O/client.log"
+  awk -v s="$since" '$1 >= s && $2 > 0 {n++; if ($3 == "ok") ok++} END {if (n == 0) print "client: no request finished in the last '"${1:-3}"' s"; else printf "client: %d of %d requests ok in the last '"${1:-3}"' s (%.1f %%)\n", ok, n, 100 * ok / n}' "$O/client.log"
 }
 in_table() { if no_dest dir1 "$LAB_RS2"; then echo "no"; else echo "yes"; fi; }
-holder() { local h=""; has_vip dir1 && h="dir1"; has_vip dir2 && h="${h:+$h+}dir2"; echo "${h:-nobody}"; }
+link_up() { ip -n "$1" link show eth0 | grep -q 'state UP'; }
+# who holds the VIP on a working link (a dead dir1 keeps the address on its downed link)
+holder() { local h="" d; for d in dir1 dir2; do has_vip "$d" && link_up "$d" && h="${h:+$h+}$d"; done; echo "${h:-nobody}"; }
 # watch_for SECONDS T0: about one line a second until SECONDS after T0 (ms), with the time since
 # T0, who holds the VIP, whether rs2 is in dir1's table and the client's success rate
 watch_for() {
