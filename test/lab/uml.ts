@@ -45,6 +45,8 @@ export interface UmlOptions {
   scenarioTimeoutS?: number;
   /** Keep the run folder: on failure (default), always, or never. VIGIL_LAB_KEEP=1 forces always. */
   keep?: 'on-failure' | 'always' | 'never';
+  /** Called with the run folder once it is laid out, before the boot (to follow files under out/ live). */
+  onStart?: (workDir: string) => void;
 }
 
 const NAME_RE = /^[a-z0-9_-]+$/;
@@ -163,6 +165,7 @@ export async function runUml(opts: UmlOptions): Promise<UmlResult> {
   let result: UmlResult | undefined;
   try {
     prepare(work, opts, version);
+    opts.onStart?.(work);
     const exit = await boot(binary, work, umid, opts);
     killGuest(umid);
     result = collectResult(
