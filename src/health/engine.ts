@@ -3,6 +3,7 @@ import type { Checker } from '../config/schema/checkers.js';
 import type { LvsModel, RealServer } from '../config/schema/lvs.js';
 import { WEIGHT_MAX } from '../config/schema/lvs-args.js';
 import { type Clock, realClock } from '../util/clock.js';
+import { LoopClock } from './loop-clock.js';
 import type { MonitoredChecker } from './monitor.js';
 import { checkKey, rsName, vsName } from './names.js';
 import { type NotifyOptions, NotifyQueues } from './notify.js';
@@ -34,7 +35,7 @@ export interface HealthEngineOptions {
   /** Uniform [0,1): the phase of the first-run spread. Default Math.random. */
   readonly random?: () => number;
   readonly log?: Logger;
-  /** Probes in flight at most. Default 2048. */
+  /** Probes in flight at most (the adaptive window of scheduler.ts stays under it). Default 2048. */
   readonly maxConcurrent?: number;
   /** notify_up / notify_down runner, timeout and script_user. */
   readonly notify?: NotifyOptions;
@@ -102,7 +103,8 @@ export class HealthEngine {
   private readonly totals = new ResultTotals();
 
   constructor(model: LvsModel, o: HealthEngineOptions = {}) {
-    this.clock = o.clock ?? realClock;
+    // a clock read once per loop turn and one timer per delay: see loop-clock.ts
+    this.clock = o.clock ?? new LoopClock(realClock);
     this.log = o.log;
     this.sched = new CheckScheduler(this.clock, o.maxConcurrent ?? DEFAULT_MAX_CONCURRENT);
     const probeOptions: ProbeOptions = { clock: this.clock, ...o.probeOptions };
