@@ -99,6 +99,9 @@ export class HealthEngine {
   /** Bumped by stop(): results of probes started before are dropped. */
   private gen = 0;
   private ordinal = 0;
+  /** verdicts() as last answered, and the virtual servers changed since. */
+  private verdictCache: Verdicts | undefined;
+  private readonly dirty = new Set<string>();
   /** Totals of every result applied, for metrics (see CheckResultTotals). */
   private readonly totals = new ResultTotals();
 
@@ -151,14 +154,26 @@ export class HealthEngine {
     return this.notify.idle();
   }
 
-  /** Per virtual server, per real server: up and effective weight. */
+  /**
+   * Per virtual server, per real server: up and effective weight. The answer is kept between calls
+   * and a virtual server's record rebuilt only after one of its pairs changed (the director asks on
+   * every transition, at 10,000 pairs); records are replaced, never changed in place.
+   */
   verdicts(): Verdicts {
+    if (this.verdictCache && this.dirty.size === 0) return this.verdictCache;
     const out: Record<string, Record<string, RsVerdict>> = {};
     for (const v of this.vss.values()) {
+      const old = this.verdictCache?.[v.name];
+      if (old && !this.dirty.has(v.name)) {
+        out[v.name] = old;
+        continue;
+      }
       const rss: Record<string, RsVerdict> = {};
       for (const m of v.members.values()) rss[m.rs] = { up: m.up, weight: m.weight };
       out[v.name] = rss;
     }
+    this.dirty.clear();
+    this.verdictCache = out;
     return out;
   }
 
@@ -282,6 +297,8 @@ export class HealthEngine {
     for (const v of vss.values()) for (const m of v.members.values()) for (const c of m.checks) c.members.push(m);
     this.checks = checks;
     this.vss = vss;
+    this.verdictCache = undefined;
+    this.dirty.clear();
     if (this.running) for (const c of fresh) this.scheduleFirst(c, now);
     if (!reload) return;
     this.log?.info({ op: 'health.reload', checks: checks.size, added: fresh.length, removed }, `health checks reloaded: ${checks.size} (${fresh.length} new, ${removed} removed)`);
@@ -384,6 +401,7 @@ export class HealthEngine {
     m.reason = reason;
     m.since = at;
     m.transitions++;
+    this.dirty.add(m.vs);
     this.log?.info({ op: 'health.rs', vs: m.vs, rs: m.rs, up: t.up, weight: t.weight, reason }, `real server ${m.rs} of ${m.vs} ${change === 'weight' ? `weight ${t.weight}` : change}: ${reason}`);
     if (change !== 'weight') {
       const script = change === 'up' ? m.cfg.notifyUp : m.cfg.notifyDown;
