@@ -152,7 +152,7 @@ function httpProbe(c: HttpChecker, o: ProbeOptions, clock: Clock): Probe {
       path: u.path,
       httpProtocol: c.httpProtocol,
       statusCodes: u.statusCodes,
-      ...(u.digest !== undefined ? { digest: u.digest } : {}),
+      ...(u.digest !== undefined ? { digest: u.digest } : { digestBody: false }), // no MD5 per check unless one is expected
       ...(regex !== undefined ? { regex } : {}),
       ...(vhost !== undefined ? { virtualhost: vhost } : {}),
       ...(o.maxBodyBytes !== undefined ? { maxBodyBytes: o.maxBodyBytes } : {}),
