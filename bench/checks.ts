@@ -90,7 +90,7 @@ function startCommand(impl: string): string {
   if (impl === 'keepalived') return `keepalived -n -l -C -f $B/bench.conf -p $B/bk.pid -c $B/bk-check.pid >$B/prog.log 2>&1 &`;
   // --cpu-prof is not allowed in NODE_OPTIONS; the daemon's children inherit it from execArgv
   const node = PROF ? 'mkdir -p $SCENARIO_OUT/prof; env -u NODE_OPTIONS node --cpu-prof --cpu-prof-dir=$SCENARIO_OUT/prof' : 'env -u NODE_OPTIONS node';
-  if (impl === 'engine') return `${node} --import=@tapjs/typescript/import ${root}/bench/checks-engine.ts $B/bench.conf >$B/prog.log 2>&1 &`;
+  if (impl === 'engine') return `${node} ${root}/bench/checks-engine.mjs $B/bench.conf >$B/prog.log 2>&1 &`;
   return `${node} ${root}/bin/vigil.js run -C -f $B/bench.conf --socket $B/vb.sock --log-level warn >$B/prog.log 2>&1 &`;
 }
 
@@ -124,7 +124,11 @@ rss() { local s=0; for p in $(pids); do v=$(awk '/^VmRSS/{print $2}' /proc/$p/st
 # startup: until the whole table is in the kernel (at most 300 s)
 s0=$(date +%s.%N)
 end=$((SECONDS + 300))
-${bed === 'uml' && impl !== 'engine' ? `while [ $SECONDS -lt $end ]; do [ "$(ipvsadm -Ln | grep -c -- '^  ->')" -ge ${n} ] && break; sleep 2; done` : ''}
+${
+    impl === 'engine'
+      ? `while [ $SECONDS -lt $end ]; do grep -q '^started' $B/prog.log && break; sleep 0.5; done`
+      : `while [ $SECONDS -lt $end ]; do [ "$(ipvsadm -Ln | grep -c -- '^  ->')" -ge ${n} ] && break; sleep 2; done`
+  }
 s1=$(date +%s.%N)
 sleep ${WARM}
 : >$B/bench-access.log
@@ -250,7 +254,7 @@ async function main(): Promise<void> {
       process.stderr.write(`${s.name} log tail:\n${s.files.get('prog.log')?.toString().split('\n').slice(-5).join('\n') ?? ''}\n`);
     }
     const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-    const head = ['', 'start → full table s', 'checks/s', 'CPU s / 1k checks', 'lateness p50 ms', 'p99 ms', 'max ms', 'RS never checked', 'peak RSS MiB', 'IPVS dests', 'alive at end'];
+    const head = ['', 'start → full table s (engine: → checking)', 'checks/s', 'CPU s / 1k checks', 'lateness p50 ms', 'p99 ms', 'max ms', 'RS never checked', 'peak RSS MiB', 'IPVS dests', 'alive at end'];
     const lines = rows.map(([n, f]) => [n, fmt(f.startupS, 1), fmt(f.checksPerS), fmt(f.cpuPer1000, 3), fmt(f.p50), fmt(f.p99), fmt(f.max), String(f.starved), fmt(f.rssMb), fmt(f.dests), f.alive ? 'yes' : 'NO']);
     const v = rows.find(([n]) => n === 'vigil')?.[1];
     const k = rows.find(([n]) => n === 'keepalived')?.[1];

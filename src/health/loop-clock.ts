@@ -69,7 +69,8 @@ export class LoopClock implements Clock {
 
   private arm(delay: number, list: TimerList): void {
     const first = list.q[list.head]!;
-    list.cancel = this.base.setTimeout(() => this.run(delay, list), first.at - this.base.now());
+    // this turn's time: the base timer may fire up to one turn late, never early
+    list.cancel = this.base.setTimeout(() => this.run(delay, list), first.at - this.now());
   }
 
   private run(delay: number, list: TimerList): void {

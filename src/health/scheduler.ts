@@ -177,6 +177,7 @@ export class CheckScheduler {
   /** The window held a due check back since the last sample. */
   private limited = false;
   private sampler: Cancel | undefined;
+  private pumpPending = false;
   private lagMs = 0;
   /** Lateness of every start: actual start - scheduled time. */
   readonly lateness = new LatenessHistogram();
@@ -195,8 +196,27 @@ export class CheckScheduler {
     this.cancel(task);
     const e: Entry = { task, at, seq: this.seq++, live: true, queued: false };
     this.entries.set(task, e);
+    if (at <= this.clock.now()) {
+      // Due already (a saturated engine reschedules checks at `now`): straight behind the due
+      // ones, without a trip through the heap and a timer armed for it.
+      e.queued = true;
+      this.queuedCount++;
+      this.ready.push(e);
+      this.pumpSoon();
+      return;
+    }
     this.heap.push(e);
     this.arm();
+  }
+
+  /** One pump after the current callback (never a task started from inside schedule()). */
+  private pumpSoon(): void {
+    if (this.pumpPending) return;
+    this.pumpPending = true;
+    queueMicrotask(() => {
+      this.pumpPending = false;
+      this.pump();
+    });
   }
 
   /** Forgets the pending or queued run of `task`; a run in flight is not interrupted. */
