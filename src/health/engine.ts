@@ -445,8 +445,8 @@ class ResultTotals {
   add(r: CheckResult): void {
     this.byReason[r.reason] = (this.byReason[r.reason] ?? 0) + 1;
     const ms = Number.isFinite(r.latencyMs) && r.latencyMs > 0 ? r.latencyMs : 0;
-    let i = CHECK_LATENCY_BUCKETS_MS.findIndex((b) => ms <= b);
-    if (i < 0) i = CHECK_LATENCY_BUCKETS_MS.length;
+    let i = 0;
+    while (i < CHECK_LATENCY_BUCKETS_MS.length && ms > CHECK_LATENCY_BUCKETS_MS[i]!) i++;
     this.counts[i] = (this.counts[i] ?? 0) + 1;
     this.sumMs += ms;
     this.count++;

@@ -48,6 +48,8 @@ export interface HttpGetOptions {
     readonly verify?: boolean;
     readonly ca?: string | Buffer;
   };
+  /** The request bytes, built once by the caller (default: buildRequest(o) per call). */
+  readonly request?: Buffer;
   /** Hash the body for `http.digest` when no `digest` is expected (default true; the engine's probes pass false). */
   readonly digestBody?: boolean;
   /** Keep the raw header text in the result (genhash -v). */
@@ -280,7 +282,7 @@ export function httpGet(o: HttpGetOptions, clock: Clock = realClock): Promise<Ch
 
     function send(s: net.Socket): void {
       phase = 'request';
-      s.write(buildRequest(o));
+      s.write(o.request ?? buildRequest(o));
       phase = 'header';
       s.on('data', (chunk: Buffer) => {
         if (done) return;

@@ -336,6 +336,13 @@ export class CheckScheduler {
     }, this.tuning.periodMs);
   }
 
+  /** A run ended (either way): its slot is free. */
+  private readonly done = (): void => {
+    this.inFlight--;
+    this.completed++;
+    this.pump();
+  };
+
   private start(e: Entry): void {
     this.sample();
     this.lateness.record(this.clock.now() - e.at);
@@ -348,10 +355,6 @@ export class CheckScheduler {
     } catch (err) {
       p = Promise.reject(err);
     }
-    p.catch(() => undefined).then(() => {
-      this.inFlight--;
-      this.completed++;
-      this.pump();
-    });
+    p.then(this.done, this.done);
   }
 }
