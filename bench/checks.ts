@@ -133,11 +133,11 @@ s1=$(date +%s.%N)
 sleep ${WARM}
 : >$B/bench-access.log
 kill -USR1 $(cat $B/bench-nginx.pid)
-c0=$(cpu); t0=$(date +%s.%N); peak=0
+p0=$(pids | sort | tr '\\n' ,); c0=$(cpu); t0=$(date +%s.%N); peak=0
 for i in $(seq ${SECONDS}); do sleep 1; r=$(rss); [ $r -gt $peak ] && peak=$r; done
-c1=$(cpu); t1=$(date +%s.%N)
+c1=$(cpu); t1=$(date +%s.%N); p1=$(pids | sort | tr '\\n' ,)
 kill -USR1 $(cat $B/bench-nginx.pid); sleep 1.5
-echo "startup $(awk "BEGIN{print $s1 - $s0}") cpu_ticks $((c1 - c0)) hz $(getconf CLK_TCK) window $(awk "BEGIN{print $t1 - $t0}") rss_kb $peak alive $(kill -0 $PROG && echo yes || echo no)" >$SCENARIO_OUT/figures
+echo "startup $(awk "BEGIN{print $s1 - $s0}") cpu_ticks $((c1 - c0)) hz $(getconf CLK_TCK) window $(awk "BEGIN{print $t1 - $t0}") rss_kb $peak alive $(kill -0 $PROG && echo yes || echo no) same_pids $([ "$p0" = "$p1" ] && echo yes || echo no)" >$SCENARIO_OUT/figures
 ${bed === 'uml' ? "ipvsadm -Ln | grep -c -- '^  ->' >$SCENARIO_OUT/ipvs_dests || true" : `echo ${n} >$SCENARIO_OUT/ipvs_dests`}
 cp $B/bench-access.log $SCENARIO_OUT/access.log
 tail -c 4000 $B/prog.log >$SCENARIO_OUT/prog.log
@@ -194,7 +194,8 @@ export function figures(log: string, line: string, dests: string, n: number): Fi
   const cpuS = Number(kv['cpu_ticks']) / Number(kv['hz']);
   return {
     checksPerS: count / window,
-    cpuPer1000: (cpuS / count) * 1000,
+    // a process that ended or restarted in the window takes its ticks with it: no CPU figure then
+    cpuPer1000: kv['same_pids'] === 'no' ? Number.NaN : (cpuS / count) * 1000,
     p50: quantile(late, 0.5),
     p99: quantile(late, 0.99),
     max: late.length ? late[late.length - 1]! : Number.NaN,
