@@ -16,8 +16,9 @@
  *   npm run bench:checks                         (VIGIL_BENCH_RS=10000 VIGIL_BENCH_SECONDS=40)
  *   VIGIL_BENCH_IMPLS=keepalived npm run bench:checks
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runUml } from '../test/lab/uml.js';
@@ -28,6 +29,11 @@ const SECONDS = Number(process.env['VIGIL_BENCH_SECONDS'] ?? 40);
 const WARM = Number(process.env['VIGIL_BENCH_WARM'] ?? 10);
 const IMPLS = (process.env['VIGIL_BENCH_IMPLS'] ?? 'vigil,keepalived').split(',').filter((s) => s !== '');
 const PER_VS = 100;
+/** Where both run: the UML guest (default), or `host`: a network namespace of its own on the host, vigil's health engine alone. */
+type Bed = 'uml' | 'host';
+const BED: Bed = process.env['VIGIL_BENCH_BED'] === 'host' ? 'host' : 'uml';
+/** VIGIL_BENCH_PROF=1: vigil's processes write CPU profiles to the scenario's out folder (keep it with VIGIL_LAB_KEEP=1). */
+const PROF = process.env['VIGIL_BENCH_PROF'] === '1';
 
 /** real server i → 127.1.x.y (x,y in 1..250). */
 function rsAddr(i: number): string {
@@ -62,12 +68,12 @@ export function benchConf(n: number): string {
 
 const NGINX = `worker_processes 1;
 worker_rlimit_nofile 65536;
-pid /run/bench-nginx.pid;
-error_log /tmp/bench-nginx.err warn;
+pid $B/bench-nginx.pid;
+error_log $B/bench-nginx.err warn;
 events { worker_connections 20000; }
 http {
-  log_format bench '$server_addr $msec';
-  access_log /tmp/bench-access.log bench buffer=256k flush=1s;
+  log_format bench '\\$server_addr \\$msec';
+  access_log $B/bench-access.log bench buffer=256k flush=1s;
   server {
     listen 8080 backlog=4096;
     location / { return 200 "ok\\n"; }
@@ -75,26 +81,39 @@ http {
 }
 `;
 
-/** The scenario script run in the guest for one implementation. */
-function scenario(impl: string, conf: string, n: number): string {
-  const start =
-    impl === 'keepalived'
-      ? `keepalived -n -l -C -f /tmp/bench.conf -p /run/bk.pid -c /run/bk-check.pid >/tmp/prog.log 2>&1 &`
-      : `env -u NODE_OPTIONS node ${root}/bin/vigil.js run -C -f /tmp/bench.conf --socket /run/vb.sock --log-level warn >/tmp/prog.log 2>&1 &`;
-  // The guest masks the host's /tmp: the files travel inside the script.
+/**
+ * The command that starts one implementation: `vigil` (the daemon's checker, `vigil run -C`),
+ * `keepalived` (its checker, -C), or `engine` (vigil's health engine alone, bench/checks-engine.ts:
+ * no IPVS, no daemon; the only one the host bed can run).
+ */
+function startCommand(impl: string): string {
+  if (impl === 'keepalived') return `keepalived -n -l -C -f $B/bench.conf -p $B/bk.pid -c $B/bk-check.pid >$B/prog.log 2>&1 &`;
+  // --cpu-prof is not allowed in NODE_OPTIONS; the daemon's children inherit it from execArgv
+  const node = PROF ? 'mkdir -p $SCENARIO_OUT/prof; env -u NODE_OPTIONS node --cpu-prof --cpu-prof-dir=$SCENARIO_OUT/prof' : 'env -u NODE_OPTIONS node';
+  if (impl === 'engine') return `${node} ${root}/bench/checks-engine.mjs $B/bench.conf >$B/prog.log 2>&1 &`;
+  return `${node} ${root}/bin/vigil.js run -C -f $B/bench.conf --socket $B/vb.sock --log-level warn >$B/prog.log 2>&1 &`;
+}
+
+/** The scenario script for one implementation: in the UML guest, or in a network namespace of its own on the host. */
+function scenario(impl: string, conf: string, n: number, bed: Bed): string {
+  const start = startCommand(impl);
+  // The guest masks the host's /tmp: the files travel inside the script. $B is a private folder.
   return `#!/bin/bash
 set -u
-cat >/tmp/bench.conf <<'VIGIL_BENCH_CONF'
+B=${bed === 'uml' ? '/tmp' : '$(mktemp -d)'}
+cd ${root}
+cat >$B/bench.conf <<'VIGIL_BENCH_CONF'
 ${conf}
 VIGIL_BENCH_CONF
-cat >/tmp/nginx.conf <<'VIGIL_BENCH_NGINX'
+cat >$B/nginx.conf <<VIGIL_BENCH_NGINX
 ${NGINX}
 VIGIL_BENCH_NGINX
 ulimit -n 65536
+${bed === 'host' ? 'ip link set lo up' : ''}
 sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000" net.core.somaxconn=4096
-[ -f /run/bench-nginx.pid ] && kill "$(cat /run/bench-nginx.pid)" && sleep 1
-ipvsadm -C
-nginx -c /tmp/nginx.conf || exit 1
+[ -f $B/bench-nginx.pid ] && kill "$(cat $B/bench-nginx.pid)" && sleep 1
+${bed === 'uml' ? 'ipvsadm -C' : ''}
+nginx -c $B/nginx.conf || exit 1
 sleep 1
 ${start}
 PROG=$!
@@ -105,22 +124,26 @@ rss() { local s=0; for p in $(pids); do v=$(awk '/^VmRSS/{print $2}' /proc/$p/st
 # startup: until the whole table is in the kernel (at most 300 s)
 s0=$(date +%s.%N)
 end=$((SECONDS + 300))
-while [ $SECONDS -lt $end ]; do [ "$(ipvsadm -Ln | grep -c -- '^  ->')" -ge ${n} ] && break; sleep 2; done
+${
+    impl === 'engine'
+      ? `while [ $SECONDS -lt $end ]; do grep -q '^started' $B/prog.log && break; sleep 0.5; done`
+      : `while [ $SECONDS -lt $end ]; do [ "$(ipvsadm -Ln | grep -c -- '^  ->')" -ge ${n} ] && break; sleep 2; done`
+  }
 s1=$(date +%s.%N)
 sleep ${WARM}
-: >/tmp/bench-access.log
-kill -USR1 $(cat /run/bench-nginx.pid)
-c0=$(cpu); t0=$(date +%s.%N); peak=0
+: >$B/bench-access.log
+kill -USR1 $(cat $B/bench-nginx.pid)
+p0=$(pids | sort | tr '\\n' ,); c0=$(cpu); t0=$(date +%s.%N); peak=0
 for i in $(seq ${SECONDS}); do sleep 1; r=$(rss); [ $r -gt $peak ] && peak=$r; done
-c1=$(cpu); t1=$(date +%s.%N)
-kill -USR1 $(cat /run/bench-nginx.pid); sleep 1.5
-echo "startup $(awk "BEGIN{print $s1 - $s0}") cpu_ticks $((c1 - c0)) hz $(getconf CLK_TCK) window $(awk "BEGIN{print $t1 - $t0}") rss_kb $peak alive $(kill -0 $PROG && echo yes || echo no)" >$SCENARIO_OUT/figures
-ipvsadm -Ln | grep -c -- '^  ->' >$SCENARIO_OUT/ipvs_dests || true
-cp /tmp/bench-access.log $SCENARIO_OUT/access.log
-tail -c 4000 /tmp/prog.log >$SCENARIO_OUT/prog.log
-kill -TERM $PROG; sleep 3; kill -KILL $PROG 2>/dev/null
-kill $(cat /run/bench-nginx.pid); sleep 0.5
-ipvsadm -C
+c1=$(cpu); t1=$(date +%s.%N); p1=$(pids | sort | tr '\\n' ,)
+kill -USR1 $(cat $B/bench-nginx.pid); sleep 1.5
+echo "startup $(awk "BEGIN{print $s1 - $s0}") cpu_ticks $((c1 - c0)) hz $(getconf CLK_TCK) window $(awk "BEGIN{print $t1 - $t0}") rss_kb $peak alive $(kill -0 $PROG && echo yes || echo no) same_pids $([ "$p0" = "$p1" ] && echo yes || echo no)" >$SCENARIO_OUT/figures
+${bed === 'uml' ? "ipvsadm -Ln | grep -c -- '^  ->' >$SCENARIO_OUT/ipvs_dests || true" : `echo ${n} >$SCENARIO_OUT/ipvs_dests`}
+cp $B/bench-access.log $SCENARIO_OUT/access.log
+tail -c 4000 $B/prog.log >$SCENARIO_OUT/prog.log
+kill -TERM $PROG; for i in $(seq ${PROF ? 60 : 3}); do kill -0 $PROG 2>/dev/null || break; sleep 1; done; kill -KILL $PROG 2>/dev/null
+kill $(cat $B/bench-nginx.pid); sleep 0.5
+${bed === 'uml' ? 'ipvsadm -C' : 'rm -rf $B'}
 exit 0
 `;
 }
@@ -171,7 +194,8 @@ export function figures(log: string, line: string, dests: string, n: number): Fi
   const cpuS = Number(kv['cpu_ticks']) / Number(kv['hz']);
   return {
     checksPerS: count / window,
-    cpuPer1000: (cpuS / count) * 1000,
+    // a process that ended or restarted in the window takes its ticks with it: no CPU figure then
+    cpuPer1000: kv['same_pids'] === 'no' ? Number.NaN : (cpuS / count) * 1000,
     p50: quantile(late, 0.5),
     p99: quantile(late, 0.99),
     max: late.length ? late[late.length - 1]! : Number.NaN,
@@ -183,21 +207,43 @@ export function figures(log: string, line: string, dests: string, n: number): Fi
   };
 }
 
+/** What a bed returns: per scenario its status, stderr and out files (as runUml). */
+interface BedResult {
+  readonly ok: boolean;
+  readonly bootMs?: number | null;
+  readonly scenarios: readonly { name: string; status: number | null; stderr: string; files: Map<string, Buffer> }[];
+}
+
+/** The host bed: each scenario in a network namespace of its own (unshare -n), gone when it ends. */
+function runHost(dir: string, impls: readonly string[]): BedResult {
+  const scenarios = impls.map((name) => {
+    const out = join(dir, `${name}.out`);
+    mkdirSync(out);
+    const r = spawnSync('unshare', ['-n', 'bash', join(dir, `${name}.sh`)], { env: { ...process.env, SCENARIO_OUT: out }, encoding: 'utf8', timeout: (WARM + SECONDS + 120) * 1000 });
+    const files = new Map(readdirSync(out).filter((f) => f !== 'prof').map((f) => [f, readFileSync(join(out, f))]));
+    return { name, status: r.status, stderr: r.stderr, files };
+  });
+  return { ok: scenarios.every((s) => s.status === 0), scenarios };
+}
+
 async function main(): Promise<void> {
+  const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-checks-'));
   try {
     const conf = benchConf(RS);
-    for (const impl of IMPLS) writeFileSync(join(dir, `${impl}.sh`), scenario(impl, conf, RS), { mode: 0o755 });
-    process.stderr.write(`bench:checks: ${RS} real servers, HTTP_GET, delay_loop 1, ${WARM} s warm-up + ${SECONDS} s measured, each of ${IMPLS.join(', ')} in one UML boot\n`);
-    const res = await runUml({
+    // keepalived's checker needs IPVS, which the host kernel lacks: the host bed runs vigil only
+    const impls = BED === 'host' ? ['engine'] : IMPLS;
+    for (const impl of impls) writeFileSync(join(dir, `${impl}.sh`), scenario(impl, conf, RS, BED), { mode: 0o755 });
+    process.stderr.write(`bench:checks: ${RS} real servers, HTTP_GET, delay_loop 1, ${WARM} s warm-up + ${SECONDS} s measured, each of ${impls.join(', ')} ${BED === 'uml' ? 'in one UML boot' : 'in a network namespace of its own on the host'}\n`);
+    const res: BedResult = BED === 'uml' ? await runUml({
       topology: null,
       memMb: 2048,
       modules: ['ip_vs', 'ip_vs_wrr', 'ipip'],
-      scenarios: IMPLS.map((i) => ({ name: i, script: join(dir, `${i}.sh`) })),
+      scenarios: impls.map((i) => ({ name: i, script: join(dir, `${i}.sh`) })),
       scenarioTimeoutS: WARM + SECONDS + 420,
-      timeoutMs: (WARM + SECONDS + 450) * 1000 * IMPLS.length + 60_000,
+      timeoutMs: (WARM + SECONDS + 450) * 1000 * impls.length + 60_000,
       keep: 'on-failure',
-    });
+    }) : runHost(dir, impls);
     const rows: [string, Figures][] = [];
     for (const s of res.scenarios) {
       const f = s.files.get('figures')?.toString() ?? '';
@@ -209,16 +255,18 @@ async function main(): Promise<void> {
       process.stderr.write(`${s.name} log tail:\n${s.files.get('prog.log')?.toString().split('\n').slice(-5).join('\n') ?? ''}\n`);
     }
     const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-    const head = ['', 'start → full table s', 'checks/s', 'CPU s / 1k checks', 'lateness p50 ms', 'p99 ms', 'max ms', 'RS never checked', 'peak RSS MiB', 'IPVS dests', 'alive at end'];
+    const head = ['', 'start → full table s (engine: → checking)', 'checks/s', 'CPU s / 1k checks', 'lateness p50 ms', 'p99 ms', 'max ms', 'RS never checked', 'peak RSS MiB', 'IPVS dests', 'alive at end'];
     const lines = rows.map(([n, f]) => [n, fmt(f.startupS, 1), fmt(f.checksPerS), fmt(f.cpuPer1000, 3), fmt(f.p50), fmt(f.p99), fmt(f.max), String(f.starved), fmt(f.rssMb), fmt(f.dests), f.alive ? 'yes' : 'NO']);
     const v = rows.find(([n]) => n === 'vigil')?.[1];
     const k = rows.find(([n]) => n === 'keepalived')?.[1];
     if (v && k) lines.push(['vigil / keepalived', fmt(v.startupS / k.startupS, 2), fmt(v.checksPerS / k.checksPerS, 2), fmt(v.cpuPer1000 / k.cpuPer1000, 2), '', fmt(v.p99 / k.p99, 2), '', '', fmt(v.rssMb / k.rssMb, 2), '', '']);
     const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
-    process.stdout.write(`\nbed: user-mode Linux (one CPU), ${RS} real servers on one nginx, boot ${res.bootMs} ms\n${out}\n`);
+    const bed = BED === 'uml' ? `user-mode Linux (one CPU), boot ${res.bootMs} ms` : `host (${cpus().length} CPUs, shared), a network namespace of its own; vigil's health engine alone (no IPVS)`;
+    process.stdout.write(`\nbed: ${bed}; ${RS} real servers on one nginx; load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n${out}\n`);
     if (!res.ok) process.exitCode = 1;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (PROF && BED === 'host') process.stderr.write(`bench:checks: profiles kept in ${dir}/*.out/prof\n`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

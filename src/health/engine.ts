@@ -3,6 +3,7 @@ import type { Checker } from '../config/schema/checkers.js';
 import type { LvsModel, RealServer } from '../config/schema/lvs.js';
 import { WEIGHT_MAX } from '../config/schema/lvs-args.js';
 import { type Clock, realClock } from '../util/clock.js';
+import { LoopClock } from './loop-clock.js';
 import type { MonitoredChecker } from './monitor.js';
 import { checkKey, rsName, vsName } from './names.js';
 import { type NotifyOptions, NotifyQueues } from './notify.js';
@@ -34,7 +35,7 @@ export interface HealthEngineOptions {
   /** Uniform [0,1): the phase of the first-run spread. Default Math.random. */
   readonly random?: () => number;
   readonly log?: Logger;
-  /** Probes in flight at most. Default 2048. */
+  /** Probes in flight at most (the adaptive window of scheduler.ts stays under it). Default 2048. */
   readonly maxConcurrent?: number;
   /** notify_up / notify_down runner, timeout and script_user. */
   readonly notify?: NotifyOptions;
@@ -98,11 +99,15 @@ export class HealthEngine {
   /** Bumped by stop(): results of probes started before are dropped. */
   private gen = 0;
   private ordinal = 0;
+  /** verdicts() as last answered, and the virtual servers changed since. */
+  private verdictCache: Verdicts | undefined;
+  private readonly dirty = new Set<string>();
   /** Totals of every result applied, for metrics (see CheckResultTotals). */
   private readonly totals = new ResultTotals();
 
   constructor(model: LvsModel, o: HealthEngineOptions = {}) {
-    this.clock = o.clock ?? realClock;
+    // a clock read once per loop turn and one timer per delay: see loop-clock.ts
+    this.clock = o.clock ?? new LoopClock(realClock);
     this.log = o.log;
     this.sched = new CheckScheduler(this.clock, o.maxConcurrent ?? DEFAULT_MAX_CONCURRENT);
     const probeOptions: ProbeOptions = { clock: this.clock, ...o.probeOptions };
@@ -149,14 +154,26 @@ export class HealthEngine {
     return this.notify.idle();
   }
 
-  /** Per virtual server, per real server: up and effective weight. */
+  /**
+   * Per virtual server, per real server: up and effective weight. The answer is kept between calls
+   * and a virtual server's record rebuilt only after one of its pairs changed (the director asks on
+   * every transition, at 10,000 pairs); records are replaced, never changed in place.
+   */
   verdicts(): Verdicts {
+    if (this.verdictCache && this.dirty.size === 0) return this.verdictCache;
     const out: Record<string, Record<string, RsVerdict>> = {};
     for (const v of this.vss.values()) {
+      const old = this.verdictCache?.[v.name];
+      if (old && !this.dirty.has(v.name)) {
+        out[v.name] = old;
+        continue;
+      }
       const rss: Record<string, RsVerdict> = {};
       for (const m of v.members.values()) rss[m.rs] = { up: m.up, weight: m.weight };
       out[v.name] = rss;
     }
+    this.dirty.clear();
+    this.verdictCache = out;
     return out;
   }
 
@@ -280,6 +297,8 @@ export class HealthEngine {
     for (const v of vss.values()) for (const m of v.members.values()) for (const c of m.checks) c.members.push(m);
     this.checks = checks;
     this.vss = vss;
+    this.verdictCache = undefined;
+    this.dirty.clear();
     if (this.running) for (const c of fresh) this.scheduleFirst(c, now);
     if (!reload) return;
     this.log?.info({ op: 'health.reload', checks: checks.size, added: fresh.length, removed }, `health checks reloaded: ${checks.size} (${fresh.length} new, ${removed} removed)`);
@@ -382,6 +401,7 @@ export class HealthEngine {
     m.reason = reason;
     m.since = at;
     m.transitions++;
+    this.dirty.add(m.vs);
     this.log?.info({ op: 'health.rs', vs: m.vs, rs: m.rs, up: t.up, weight: t.weight, reason }, `real server ${m.rs} of ${m.vs} ${change === 'weight' ? `weight ${t.weight}` : change}: ${reason}`);
     if (change !== 'weight') {
       const script = change === 'up' ? m.cfg.notifyUp : m.cfg.notifyDown;
@@ -425,8 +445,8 @@ class ResultTotals {
   add(r: CheckResult): void {
     this.byReason[r.reason] = (this.byReason[r.reason] ?? 0) + 1;
     const ms = Number.isFinite(r.latencyMs) && r.latencyMs > 0 ? r.latencyMs : 0;
-    let i = CHECK_LATENCY_BUCKETS_MS.findIndex((b) => ms <= b);
-    if (i < 0) i = CHECK_LATENCY_BUCKETS_MS.length;
+    let i = 0;
+    while (i < CHECK_LATENCY_BUCKETS_MS.length && ms > CHECK_LATENCY_BUCKETS_MS[i]!) i++;
     this.counts[i] = (this.counts[i] ?? 0) + 1;
     this.sumMs += ms;
     this.count++;

@@ -48,6 +48,10 @@ export interface HttpGetOptions {
     readonly verify?: boolean;
     readonly ca?: string | Buffer;
   };
+  /** The request bytes, built once by the caller (default: buildRequest(o) per call). */
+  readonly request?: Buffer;
+  /** Hash the body for `http.digest` when no `digest` is expected (default true; the engine's probes pass false). */
+  readonly digestBody?: boolean;
   /** Keep the raw header text in the result (genhash -v). */
   readonly keepHeader?: boolean;
   /** Opens the TCP connection (default net.connect); probe.ts passes a marked one for fwmark/bind_if/tunnel_check. */
@@ -191,10 +195,15 @@ export function regexVerdict(r: UrlRegex, body: Buffer): string | undefined {
   return undefined;
 }
 
+function digestOf(r: ResponseReader): { digest?: string } {
+  const d = r.digest();
+  return d !== undefined ? { digest: d } : {};
+}
+
 /** Performs one GET; resolves to a CheckResult, never rejects. */
 export function httpGet(o: HttpGetOptions, clock: Clock = realClock): Promise<CheckResult> {
   const t0 = clock.now();
-  const reader = new ResponseReader(o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, o.regex !== undefined);
+  const reader = new ResponseReader(o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, o.regex !== undefined, o.digest !== undefined || o.digestBody !== false);
   let phase = 'connect';
   return new Promise<CheckResult>((resolve) => {
     let done = false;
@@ -209,7 +218,7 @@ export function httpGet(o: HttpGetOptions, clock: Clock = realClock): Promise<Ch
       sock?.destroy();
       raw?.destroy();
       const http: HttpOutcome | undefined = reader.headerDone
-        ? { status: reader.status, digest: reader.digest(), bodyBytes: reader.bodyBytes, ...(o.keepHeader && reader.header !== undefined ? { header: reader.header } : {}) }
+        ? { status: reader.status, ...digestOf(reader), bodyBytes: reader.bodyBytes, ...(o.keepHeader && reader.header !== undefined ? { header: reader.header } : {}) }
         : undefined;
       resolve({ ok: reason === 'ok', reason, latencyMs: clock.now() - t0, detail, ...(http ? { http } : {}) });
     }
@@ -245,7 +254,7 @@ export function httpGet(o: HttpGetOptions, clock: Clock = realClock): Promise<Ch
         port: o.port,
         ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}),
         ...(o.localPort !== undefined ? { localPort: o.localPort } : {}),
-        noDelay: true,
+        // no TCP_NODELAY: the request is one write, which Nagle never holds back (a system call per check saved)
       });
     } catch (e) {
       finish(reasonOf(e), `connect: ${(e as Error).message}`);
@@ -273,7 +282,7 @@ export function httpGet(o: HttpGetOptions, clock: Clock = realClock): Promise<Ch
 
     function send(s: net.Socket): void {
       phase = 'request';
-      s.write(buildRequest(o));
+      s.write(o.request ?? buildRequest(o));
       phase = 'header';
       s.on('data', (chunk: Buffer) => {
         if (done) return;

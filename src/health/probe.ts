@@ -7,7 +7,7 @@ import { splitCommand } from '../util/command.js';
 import { defaultRunAs, resolveRunAs } from '../util/users.js';
 import { dnsCheck } from './dns-check.js';
 import { fileChecker } from './file-check.js';
-import { type HttpGetOptions, type UrlRegex, compileUrlRegex, httpGet } from './http-check.js';
+import { type HttpGetOptions, type UrlRegex, buildRequest, compileUrlRegex, httpGet } from './http-check.js';
 import { miscCheck } from './misc-check.js';
 import type { MonitoredChecker, Probe } from './monitor.js';
 import { type IcmpMode, pingCheck } from './ping-check.js';
@@ -152,13 +152,17 @@ function httpProbe(c: HttpChecker, o: ProbeOptions, clock: Clock): Probe {
       path: u.path,
       httpProtocol: c.httpProtocol,
       statusCodes: u.statusCodes,
-      ...(u.digest !== undefined ? { digest: u.digest } : {}),
+      ...(u.digest !== undefined ? { digest: u.digest } : { digestBody: false }), // no MD5 per check unless one is expected
       ...(regex !== undefined ? { regex } : {}),
       ...(vhost !== undefined ? { virtualhost: vhost } : {}),
       ...(o.maxBodyBytes !== undefined ? { maxBodyBytes: o.maxBodyBytes } : {}),
       ...(c.type === 'SSL_GET' ? { tls: { verify: o.verifyTls === true, ...(c.enableSni && vhost !== undefined ? { servername: vhost } : {}) } } : {}),
     });
   }
+  // the request bytes once per url, not once per check
+  for (let i = 0; i < gets.length; i++) gets[i] = { ...gets[i]!, request: Buffer.from(buildRequest(gets[i]!), 'utf8') };
+  const only = gets.length === 1 ? gets[0]! : undefined;
+  if (only) return () => httpGet(only, clock).then((r) => (r.ok ? r : { ...r, detail: `${only.path}: ${r.detail}` }));
   return async () => {
     let last: CheckResult = { ok: true, reason: 'ok', latencyMs: 0, detail: 'no url' };
     let total = 0;

@@ -46,8 +46,11 @@ export type Reason = (typeof REASONS)[number];
 /** What one HTTP exchange returned (present when a status line was read). */
 export interface HttpOutcome {
   readonly status: number;
-  /** MD5 hex of the body bytes after the header, bounded by Content-Length (keepalived's genhash digest). */
-  readonly digest: string;
+  /**
+   * MD5 hex of the body bytes after the header, bounded by Content-Length (keepalived's genhash
+   * digest); absent when the request asked for none (HttpGetOptions.digestBody false).
+   */
+  readonly digest?: string;
   readonly bodyBytes: number;
   /** Raw header text, only when asked for (genhash -v). */
   readonly header?: string;

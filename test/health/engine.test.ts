@@ -406,3 +406,23 @@ t.test('names and keys', async (t) => {
   t.equal(checkKey(ck(['retry 3', 'connect_timeout 2', 'url {', '  path /a', '}'])), k1, 'the order of the keywords does not change the key');
   t.not(checkKey(ck(['url {', '  path /b', '}', 'connect_timeout 2', 'retry 3'])), k1, 'another url is another check');
 });
+
+t.test('verdicts(): kept between calls; only a changed virtual server gets a new record', async (t) => {
+  const check = block('TCP_CHECK', 'retry 0', 'warmup 0', 'delay_loop 1');
+  const { clock, fakes, out, engine } = rig(vsConf('10.0.0.1 80', rsConf('10.0.1.1 80', check)) + vsConf('10.0.0.2 80', rsConf('10.0.2.1 80', check)));
+  fakes.script('10.0.1.1:80', 'ok', 'reset');
+  engine.start();
+  const v0 = engine.verdicts();
+  await clock.advance(500);
+  t.equal(engine.verdicts(), v0, 'no transition: the same answer');
+  await clock.advance(1000);
+  t.same(out.map((x) => [x.vs, x.change]), [['10.0.0.1:80 TCP', 'down']]);
+  const v1 = engine.verdicts();
+  t.not(v1, v0, 'a transition: a new answer');
+  t.same(v1['10.0.0.1:80 TCP'], { '10.0.1.1:80': { up: false, weight: 1 } }, 'with the new verdict');
+  t.same(v0['10.0.0.1:80 TCP'], { '10.0.1.1:80': { up: true, weight: 1 } }, 'the earlier answer is left as it was');
+  t.equal(v1['10.0.0.2:80 TCP'], v0['10.0.0.2:80 TCP'], 'the unchanged virtual server keeps its record');
+  engine.update(model(vsConf('10.0.0.2 80', rsConf('10.0.2.1 80', check))));
+  t.same(Object.keys(engine.verdicts()), ['10.0.0.2:80 TCP'], 'a reload rebuilds the answer');
+  engine.stop();
+});

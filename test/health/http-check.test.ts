@@ -117,6 +117,10 @@ t.test('request line, Host header, protocol and digest as keepalived', async (t)
   t.equal(head, `GET /a?b=c HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: 127.0.0.1:${srv.port}\r\n\r\n`);
   t.equal(r.http?.digest, md5(BODY), 'digest cut at Content-Length');
   t.equal(r.http?.bodyBytes, BODY.length);
+  const n = await httpGet({ host: '127.0.0.1', port: srv.port, path: '/', deadlineMs: DEADLINE, digestBody: false });
+  t.same([n.reason, n.http?.digest, n.http?.bodyBytes], ['ok', undefined, BODY.length], 'digestBody false: no MD5, the rest as before');
+  const w = await httpGet({ host: '127.0.0.1', port: srv.port, path: '/', deadlineMs: DEADLINE, digestBody: false, digest: md5('other') });
+  t.equal(w.reason, 'bad-digest', 'an expected digest is checked whatever digestBody says');
   await httpGet({ host: '127.0.0.1', port: srv.port, path: '/', deadlineMs: DEADLINE, httpProtocol: '1.1', virtualhost: 'www.example.com' });
   t.equal(head, 'GET / HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: www.example.com\r\n\r\n');
   await httpGet({ host: '127.0.0.1', port: srv.port, path: '/', deadlineMs: DEADLINE, httpProtocol: '1.0C' });

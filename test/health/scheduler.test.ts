@@ -4,7 +4,7 @@ import type { LvsModel } from '../../src/config/schema/lvs.js';
 import { HealthEngine, type ProbeFactory } from '../../src/health/engine.js';
 import { MinHeap } from '../../src/health/heap.js';
 import type { Timing } from '../../src/health/state.js';
-import { CheckScheduler, LatenessHistogram, firstOffsetMs, firstWindowMs, spreadFraction } from '../../src/health/scheduler.js';
+import { CheckScheduler, DEFAULT_WINDOW, LatenessHistogram, firstOffsetMs, firstWindowMs, nextWindow, spreadFraction } from '../../src/health/scheduler.js';
 import type { Cancel, Clock } from '../../src/util/clock.js';
 
 /*
@@ -20,11 +20,13 @@ class StepClock implements Clock {
   private t = 0;
   private seq = 0;
   private timers: { at: number; seq: number; fn: () => void; live: boolean }[] = [];
+  /** Every timer fires this much late, as on a loop that is busy. */
+  lagMs = 0;
   now(): number {
     return this.t;
   }
   setTimeout(fn: () => void, ms: number): Cancel {
-    const x = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, live: true };
+    const x = { at: this.t + Math.max(0, ms) + this.lagMs, seq: this.seq++, fn, live: true };
     this.timers.push(x);
     return () => {
       x.live = false;
@@ -216,4 +218,52 @@ t.test('concurrency never exceeds the limit; queued checks are late and the hist
   t.ok(late.count === st.starts.length && late.p99Ms > 100, `lateness recorded for each start: p50 ${late.p50Ms} ms, p99 ${late.p99Ms} ms`);
   const ran = new Set(snap.virtualServers.flatMap((v) => v.realServers.filter((r) => r.checks > 0).map((r) => r.rs)));
   t.equal(ran.size, N, 'no check starved: each ran');
+});
+
+t.test('nextWindow: AIMD on the loop lag, within [min, maxConcurrent]', async (t) => {
+  const W = DEFAULT_WINDOW; // min 16, high 50 ms, low 20 ms
+  const cases: { desc: string; window: number; lag: number; limited: boolean; max: number; want: number }[] = [
+    { desc: 'lagging loop: shrink by a quarter', window: 64, lag: 80, limited: true, max: 2048, want: 48 },
+    { desc: 'lagging loop, not limited: shrink too', window: 64, lag: 80, limited: false, max: 2048, want: 48 },
+    { desc: 'never under min', window: 18, lag: 500, limited: true, max: 2048, want: 16 },
+    { desc: 'min above maxConcurrent: maxConcurrent', window: 4, lag: 500, limited: true, max: 4, want: 4 },
+    { desc: 'quiet loop and checks held back: grow by an eighth', window: 64, lag: 1, limited: true, max: 2048, want: 72 },
+    { desc: 'grow by at least 1', window: 5, lag: 0, limited: true, max: 2048, want: 16 },
+    { desc: 'quiet loop, nothing held back: unchanged', window: 64, lag: 1, limited: false, max: 2048, want: 64 },
+    { desc: 'between the thresholds: unchanged', window: 64, lag: 30, limited: true, max: 2048, want: 64 },
+    { desc: 'never over maxConcurrent', window: 2000, lag: 0, limited: true, max: 2048, want: 2048 },
+  ];
+  for (const c of cases) t.equal(nextWindow(c.window, c.lag, c.limited, c.max, W), c.want, c.desc);
+});
+
+t.test('CheckScheduler: the window shrinks while the loop lags, grows back to maxConcurrent when it does not', async (t) => {
+  const clock = new StepClock();
+  const s = new CheckScheduler(clock, 500);
+  let inFlight = 0;
+  let max = 0;
+  // 2,000 tasks of 1 s each, all due at once: far more than any window
+  const tasks = Array.from({ length: 2000 }, () => ({
+    run: async () => {
+      max = Math.max(max, ++inFlight);
+      await new Promise<void>((r) => clock.setTimeout(r, 1000));
+      inFlight--;
+    },
+  }));
+  for (const x of tasks) s.schedule(x, 0);
+  await clock.advance(0);
+  t.equal(s.stats().window, DEFAULT_WINDOW.initial, 'starts at the initial window');
+  t.equal(max, DEFAULT_WINDOW.initial, 'no more in flight than the window');
+  await clock.advance(3000);
+  t.equal(s.stats().window, 500, 'a quiet loop with checks held back grows the window to maxConcurrent');
+  t.ok(max <= 500, `never more than maxConcurrent in flight (${max})`);
+  clock.lagMs = 200;
+  await clock.advance(6000);
+  const st = s.stats();
+  t.equal(st.window, DEFAULT_WINDOW.min, 'a loop lagging 200 ms shrinks it to the minimum');
+  t.ok(st.loopLagMs >= 200, `the lag is reported: ${st.loopLagMs} ms`);
+  t.ok(st.inFlight <= 500, 'probes already in flight finish; no new ones over the window');
+  clock.lagMs = 0;
+  await clock.advance(4000);
+  t.ok(s.stats().window > DEFAULT_WINDOW.min, `it grows back once the loop is quiet (${s.stats().window})`);
+  s.clear();
 });
