@@ -178,7 +178,11 @@ export class FailoverControl {
       fs.writeFileSync(tmp, `${JSON.stringify(this.state)}\n`, { mode: 0o600 });
       fs.renameSync(tmp, f);
     } catch (e) {
-      fs.rmSync(tmp, { force: true });
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* no folder to leave it in (the state-dir path is a file) */
+      }
       this.o.log.error({ op: 'override.failover', file: f, err: e }, `cannot write the failover holds to ${f}: ${(e as Error).message}; they hold until this daemon stops`);
     }
   }

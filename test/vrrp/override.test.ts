@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -178,4 +178,20 @@ t.test('who asked comes from the socket peer credentials, as for the overrides; 
   t.match(ans.error?.message, /failover --release needs root; the caller is nobody \(uid 65534, pid \d+\)/);
   t.same(Object.keys(fc.view()), ['VI_1'], 'the hold is still there');
   t.equal(sent.length, 1, 'the VRRP child was told only of the root request');
+});
+
+t.test('a state dir that cannot be written (a file in its place): the hold is made and logged, not thrown', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-failover-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const notADir = join(dir, 'state');
+  writeFileSync(notADir, 'a file where the state dir should be\n');
+  const errors: string[] = [];
+  const log = pino({ level: 'error' }, { write: (l: string) => void errors.push(String((JSON.parse(l) as { msg: string }).msg)) });
+  const config = { vrrpInstances: [{ name: 'VI_1' }], vrrpSyncGroups: [] } as unknown as Config;
+  const fc = new FailoverControl({ sup: { current: config, override: async () => ({ VI_1: 'BACKUP' }) }, log, file: join(notADir, 'failover.json'), clock: new FakeClock(), wallNow: () => T0 });
+  t.teardown(() => fc.close());
+  const a = await fc.handle({ instance: 'VI_1', reason: 'r' }, ROOT);
+  t.same(Object.keys(a.holds), ['VI_1'], 'the hold is in force');
+  t.match(errors, [/cannot write the failover holds to .*state\/failover\.json: (EEXIST|ENOTDIR).*they hold until this daemon stops/]);
+  t.equal(readFileSync(notADir, 'utf8'), 'a file where the state dir should be\n', 'the file is untouched');
 });
