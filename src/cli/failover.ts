@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UnreachableError, call } from '../control/client.js';
 import type { FailoverAnswer } from '../daemon/failover.js';
 import { loadSettings } from '../settings.js';
-import { parseDuration } from '../vrrp/override.js';
+import { parseDuration } from '../util/duration.js';
 import { type Io, UsageError } from './io.js';
 import { STATUS_UNREACHABLE } from './status.js';
 

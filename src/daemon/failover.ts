@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config/compile.js';
 import { describeCaller, requireRoot } from '../control/caller.js';
 import { type Caller, HandlerError } from '../control/server.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { type Cancel, type Clock, realClock } from '../util/clock.js';
 import { type Hold, type OverrideEvent, type OverrideState, nextExpiry, parseFailoverParams, stepOverride } from '../vrrp/override.js';
 import type { ChildKind } from './ipc.js';
@@ -172,17 +172,9 @@ export class FailoverControl {
   private save(): void {
     const f = this.o.file;
     if (!f) return;
-    const tmp = `${f}.${process.pid}.tmp`;
     try {
-      fs.mkdirSync(path.dirname(f), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(tmp, `${JSON.stringify(this.state)}\n`, { mode: 0o600 });
-      fs.renameSync(tmp, f);
+      writeFileAtomic(f, `${JSON.stringify(this.state)}\n`);
     } catch (e) {
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        /* no folder to leave it in (the state-dir path is a file) */
-      }
       this.o.log.error({ op: 'override.failover', file: f, err: e }, `cannot write the failover holds to ${f}: ${(e as Error).message}; they hold until this daemon stops`);
     }
   }

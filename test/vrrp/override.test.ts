@@ -12,7 +12,8 @@ import { ControlServer } from '../../src/control/server.js';
 import { FailoverControl } from '../../src/daemon/failover.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { type FsmConfig, initialState, step } from '../../src/vrrp/fsm.js';
-import { type Hold, type OverrideState, nextExpiry, parseDuration, parseFailoverParams, stepOverride } from '../../src/vrrp/override.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { type Hold, type OverrideState, nextExpiry, parseFailoverParams, stepOverride } from '../../src/vrrp/override.js';
 
 const T0 = Date.parse('2026-12-07T01:00:00Z');
 /** A root caller as the control socket's peer credentials give it. */
