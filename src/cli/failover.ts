@@ -1,9 +1,8 @@
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { UnreachableError, call } from '../control/client.js';
 import type { FailoverAnswer } from '../daemon/failover.js';
 import { loadSettings } from '../settings.js';
-import { parseDuration } from '../vrrp/override.js';
+import { parseDuration } from '../util/duration.js';
 import { type Io, UsageError } from './io.js';
 import { STATUS_UNREACHABLE } from './status.js';
 
@@ -33,19 +32,8 @@ Options:
       --socket PATH       control socket (default: --socket / VIGIL_SOCKET)
 
 Exit status: 0 done; ${FAILOVER_REFUSED} refused by the daemon (unknown instance, bad time; nothing changed);
-2 usage; ${STATUS_UNREACHABLE} the daemon cannot be reached; ${FAILOVER_NOT_ROOT} not run as root.
+2 usage; ${STATUS_UNREACHABLE} the daemon cannot be reached; ${FAILOVER_NOT_ROOT} not run as root (checked here and by the daemon).
 `;
-
-/** Who is asking, as logged by the daemon: the sudo caller when there is one. */
-function caller(): string {
-  const sudo = process.env.SUDO_USER;
-  if (sudo && /^[\w.@-]{1,64}$/.test(sudo)) return sudo;
-  try {
-    return os.userInfo().username;
-  } catch {
-    return `uid${process.getuid?.() ?? '?'}`;
-  }
-}
 
 /** The lines `vigil failover` prints for an answer. */
 export function renderFailover(a: FailoverAnswer): string {
@@ -88,7 +76,6 @@ export async function failoverCommand(args: string[], io: Io): Promise<number> {
   }
   const settings = loadSettings(values.socket ? ['--socket', values.socket] : []);
   const params = {
-    by: caller(),
     ...(values.release ? { release: true } : {}),
     ...(positionals[0] !== undefined ? { instance: positionals[0] } : {}),
     ...(values.reason !== undefined ? { reason: values.reason } : {}),
@@ -107,6 +94,7 @@ export async function failoverCommand(args: string[], io: Io): Promise<number> {
   }
   if ('error' in res) {
     io.err(`vigil failover: ${res.error.message}; nothing changed\n`);
+    if (res.error.code === 'forbidden') return FAILOVER_NOT_ROOT;
     return res.error.code === 'bad-request' ? FAILOVER_REFUSED : STATUS_UNREACHABLE;
   }
   const a = res.result as FailoverAnswer;

@@ -199,7 +199,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   };
 
   // The control socket first: a second vigil must refuse before it touches any VIP.
-  const control = new ControlServer(settings.socket, { status: () => status(), reload: () => reload('vigil reload'), failover: (p) => failover!.handle(p), ...overrideHandlers(sup) }, log, socketPeer);
+  const control = new ControlServer(settings.socket, { status: () => status(), reload: () => reload('vigil reload'), failover: (p, caller) => failover!.handle(p, caller), ...overrideHandlers(sup) }, log, socketPeer);
   try {
     await control.listen();
   } catch (e) {

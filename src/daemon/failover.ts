@@ -1,9 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config/compile.js';
-import { HandlerError } from '../control/server.js';
+import { describeCaller, requireRoot } from '../control/caller.js';
+import { type Caller, HandlerError } from '../control/server.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { type Cancel, type Clock, realClock } from '../util/clock.js';
 import { type Hold, type OverrideEvent, type OverrideState, nextExpiry, parseFailoverParams, stepOverride } from '../vrrp/override.js';
 import type { ChildKind } from './ipc.js';
@@ -67,11 +68,16 @@ export class FailoverControl {
     this.load();
   }
 
-  /** The control socket's `failover` method: validates, changes the holds, tells the VRRP child. */
-  async handle(params: Record<string, unknown>): Promise<FailoverAnswer> {
+  /**
+   * The control socket's `failover` method: refuses a non-root caller, validates, changes the
+   * holds, tells the VRRP child. Who asked comes from the socket's peer credentials (`caller`),
+   * said as for the real-server overrides.
+   */
+  async handle(params: Record<string, unknown>, caller: Caller | undefined): Promise<FailoverAnswer> {
+    requireRoot(caller, params.release === true ? 'failover --release' : 'failover');
     const cfg = this.o.sup.current;
     const scope = { instances: cfg.vrrpInstances.map((v) => v.name), groups: new Map(cfg.vrrpSyncGroups.map((g) => [g.name, g.group])) };
-    const p = parseFailoverParams(params, scope, this.wallNow());
+    const p = parseFailoverParams(params, scope, this.wallNow(), describeCaller(caller));
     if (!p.ok) throw new HandlerError('bad-request', p.error);
     const r = p.req;
     const ev: OverrideEvent = r.release
@@ -166,13 +172,9 @@ export class FailoverControl {
   private save(): void {
     const f = this.o.file;
     if (!f) return;
-    const tmp = `${f}.${process.pid}.tmp`;
     try {
-      fs.mkdirSync(path.dirname(f), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(tmp, `${JSON.stringify(this.state)}\n`, { mode: 0o600 });
-      fs.renameSync(tmp, f);
+      writeFileAtomic(f, `${JSON.stringify(this.state)}\n`);
     } catch (e) {
-      fs.rmSync(tmp, { force: true });
       this.o.log.error({ op: 'override.failover', file: f, err: e }, `cannot write the failover holds to ${f}: ${(e as Error).message}; they hold until this daemon stops`);
     }
   }

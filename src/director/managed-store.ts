@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import type { ReconcilerLog } from './reconciler.js';
 
 /*
@@ -50,18 +50,10 @@ export function hasManaged(file: string): boolean {
 
 /** Writes the keys to `file` atomically (mode 0600, its folder 0700 when created); a failure is logged, not thrown. */
 export function saveManaged(file: string, keys: Iterable<string>, log: ReconcilerLog): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const body: ManagedFile = { version: 1, services: [...keys].sort() };
-    fs.writeFileSync(tmp, `${JSON.stringify(body)}\n`, { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, `${JSON.stringify(body)}\n`);
   } catch (e) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      /* no folder to leave it in */
-    }
     log.error({ op: 'ipvs.managed', file, err: (e as Error).message }, `cannot write the managed IPVS services to ${file}: ${(e as Error).message}; a restart may not remove services dropped from the configuration meanwhile`);
   }
 }

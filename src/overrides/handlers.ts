@@ -4,8 +4,8 @@
  * request to the checker child, which owns the overrides. A refusal keeps its code
  * (bad-request, forbidden, unavailable, internal) and its message.
  */
-import fs from 'node:fs';
-import { type Caller, type Handler, HandlerError } from '../control/server.js';
+import { describeCaller, requireRoot } from '../control/caller.js';
+import { type Handler, HandlerError } from '../control/server.js';
 import type { ChildKind } from '../daemon/ipc.js';
 
 /** The control methods of the overrides. */
@@ -19,29 +19,12 @@ export interface ChildCaller {
   call(kind: ChildKind, method: string, params: Record<string, unknown>, timeoutMs?: number): Promise<unknown>;
 }
 
-/** `root (uid 0, pid 1234)`; the user name from /etc/passwd when it is there. */
-export function describeCaller(c: Caller | undefined, passwd = '/etc/passwd'): string {
-  if (!c) return 'unknown (peer credentials unavailable)';
-  let name: string | undefined;
-  try {
-    name = fs
-      .readFileSync(passwd, 'utf8')
-      .split('\n')
-      .map((l) => l.split(':'))
-      .find((f) => f[2] === String(c.uid))?.[0];
-  } catch {
-    /* no passwd: the uid alone */
-  }
-  return `${name ?? `uid ${c.uid}`} (uid ${c.uid}, pid ${c.pid})`;
-}
-
 /** The override methods for the control server. */
 export function overrideHandlers(sup: ChildCaller): Record<string, Handler> {
   const handler =
     (method: string): Handler =>
     async (params, caller) => {
-      if (CHANGES.has(method) && caller && caller.uid !== 0)
-        throw new HandlerError('forbidden', `${method.replace('override.set', String(params.action ?? 'override')).replace('override.', '')} needs root; the caller is ${describeCaller(caller)}`);
+      if (CHANGES.has(method)) requireRoot(caller, method.replace('override.set', String(params.action ?? 'override')).replace('override.', ''));
       let answer: unknown;
       try {
         answer = await sup.call('checker', method, { ...params, who: describeCaller(caller) });

@@ -12,6 +12,7 @@
  */
 import type { RealServer, VirtualServer } from '../config/schema/lvs.js';
 import { rsName, vsName } from '../health/names.js';
+import { parseDuration } from '../util/duration.js';
 
 /** What an override does to a real server. */
 export type OverrideAction = 'drain' | 'disable';
@@ -48,8 +49,6 @@ export function applyOverride<V extends { up: boolean; weight: number }>(v: V, a
   return v;
 }
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** Largest `--until` accepted: one year ahead. */
 export const MAX_UNTIL_MS = 366 * 86_400_000;
 
@@ -61,10 +60,10 @@ export const MAX_UNTIL_MS = 366 * 86_400_000;
 export function parseUntil(text: string, nowWall: number): { at: number } | { error: string } {
   const t = text.trim();
   let at: number;
-  if (/^(\d+[smhd])+$/.test(t)) {
-    at = nowWall;
-    for (const m of t.matchAll(/(\d+)([smhd])/g)) at += Number(m[1]) * UNITS[m[2]!]!;
-    if (at === nowWall) return { error: `--until '${text}': a duration must be more than 0` };
+  const ms = /[smhd]$/.test(t) ? parseDuration(t) : undefined;
+  if (ms !== undefined) {
+    if (ms === 0) return { error: `--until '${text}': a duration must be more than 0` };
+    at = nowWall + ms;
   } else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) {
     at = Date.parse(t.replace(' ', 'T'));
     if (!Number.isFinite(at)) return { error: `--until '${text}': not a valid date and time` };

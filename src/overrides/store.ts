@@ -6,7 +6,7 @@
  * entries are kept.
  */
 import fs from 'node:fs';
-import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { type Override, asOverride } from './model.js';
 
 /** File name of the overrides under the state directory. */
@@ -58,21 +58,5 @@ export function loadOverrides(file: string, nowWall: number = Date.now()): LoadR
 
 /** Writes the overrides atomically (temp file in the same folder, fsync, rename), mode 0600. */
 export function saveOverrides(file: string, overrides: readonly Override[]): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const body = `${JSON.stringify({ version: 1, overrides }, null, 2)}\n`;
-  try {
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, body);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(file, `${JSON.stringify({ version: 1, overrides }, null, 2)}\n`);
 }

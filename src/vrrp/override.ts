@@ -110,9 +110,10 @@ export interface FailoverScope {
 /**
  * Validates a request (pure): unknown instance, bad time, bad reason → an error message and
  * nothing changes. `timeoutMs` (a duration) or `until` (an ISO date) bound the hold; a named
- * sync-group member brings its whole group. Resolves the instances to act on.
+ * sync-group member brings its whole group. Resolves the instances to act on. `by` is who asks,
+ * as the daemon read it from the socket's peer credentials; a `by` in the params is ignored.
  */
-export function parseFailoverParams(p: Record<string, unknown>, scope: FailoverScope, now: number): { ok: true; req: FailoverRequest } | { ok: false; error: string } {
+export function parseFailoverParams(p: Record<string, unknown>, scope: FailoverScope, now: number, by: string): { ok: true; req: FailoverRequest } | { ok: false; error: string } {
   const release = p.release === true;
   if (p.release !== undefined && typeof p.release !== 'boolean') return { ok: false, error: "'release' must be true or false" };
   const named = p.instance === undefined ? [] : typeof p.instance === 'string' ? [p.instance] : undefined;
@@ -121,7 +122,6 @@ export function parseFailoverParams(p: Record<string, unknown>, scope: FailoverS
   if (scope.instances.length === 0) return { ok: false, error: 'no vrrp_instance is configured' };
   const reason = p.reason === undefined ? '' : p.reason;
   if (typeof reason !== 'string' || reason.length > MAX_REASON || /[\u0000-\u001f]/.test(reason)) return { ok: false, error: `'reason' must be one line of at most ${MAX_REASON} characters` };
-  const by = typeof p.by === 'string' && /^[\w.@-]{1,64}$/.test(p.by) ? p.by : 'unknown';
   let until: number | undefined;
   if (p.timeoutMs !== undefined && p.until !== undefined) return { ok: false, error: 'give a timeout or an until time, not both' };
   if (p.timeoutMs !== undefined) {
@@ -147,11 +147,3 @@ export function parseFailoverParams(p: Record<string, unknown>, scope: FailoverS
   return { ok: true, req: { release, instances: [...instances], by, reason: reason || (release ? 'released' : 'operator failover'), ...(until !== undefined ? { until } : {}) } };
 }
 
-/** Parses a CLI duration: `90` (seconds), `90s`, `15m`, `2h`, `1d`, or combinations like `1h30m`; undefined when malformed. */
-export function parseDuration(s: string): number | undefined {
-  if (/^\d+$/.test(s)) return Number(s) * 1000;
-  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s);
-  if (!m || s === '') return undefined;
-  const [, d, h, mi, se] = m.map((x) => Number(x ?? 0)) as [number, number, number, number, number];
-  return (((d * 24 + h) * 60 + mi) * 60 + se) * 1000;
-}

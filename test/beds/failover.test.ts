@@ -127,7 +127,7 @@ t.test('vigil failover: the VIPs move to the peer cleanly, stay there while held
     const t0 = Date.now();
     const o = io();
     t.equal(await main(['failover', 'VI_1', '--reason', 'kernel upgrade', '--socket', d1.sock], o), 0, o.stderr);
-    t.match(o.stdout, /failover: VI_1, VI_2\n {2}VI_1: held in BACKUP until released \(by \w+: kernel upgrade\); now BACKUP\n {2}VI_2: held in BACKUP/);
+    t.match(o.stdout, /failover: VI_1, VI_2\n {2}VI_1: held in BACKUP until released \(by root \(uid 0, pid \d+\): kernel upgrade\); now BACKUP\n {2}VI_2: held in BACKUP/);
     await waitFor(async () => (await holds(lab, 'dir2', VIP)) && (await holds(lab, 'dir2', VIP2)), { desc: 'dir2 holds both VIPs', timeoutMs: 5000, intervalMs: 50 });
     t.notOk(await holds(lab, 'dir1', VIP), 'dir1 released VI_1');
     t.notOk(await holds(lab, 'dir1', VIP2), 'dir1 released VI_2 (sync group)');
@@ -143,8 +143,8 @@ t.test('vigil failover: the VIPs move to the peer cleanly, stay there while held
     }
     const text = io();
     t.equal(await main(['status', '--socket', d1.sock], text), 0, 'held BACKUP is not degraded');
-    t.match(text.stdout, /VI_1: HELD IN BACKUP by \S+ since \S+ until released: kernel upgrade/);
-    t.match(text.stdout, /MASTER→BACKUP: operator failover by \S+: kernel upgrade/, 'the transition carries the reason');
+    t.match(text.stdout, /VI_1: HELD IN BACKUP by root \(uid 0, pid \d+\) since \S+ until released: kernel upgrade/);
+    t.match(text.stdout, /MASTER→BACKUP: operator failover by root \(uid 0, pid \d+\): kernel upgrade/, 'the transition carries the reason');
   });
 
   await t.test('held: dir1 does not take the VIPs back, also when its VRRP child crashes and restarts', async (t) => {
@@ -181,7 +181,7 @@ t.test('vigil failover: the VIPs move to the peer cleanly, stay there while held
     const t0 = Date.now();
     const o = io();
     t.equal(await main(['failover', '--timeout', '3s', '--reason', 'short', '--socket', d1.sock], o), 0, o.stderr);
-    t.match(o.stdout, /VI_1: held in BACKUP until \d{4}-\S+ \(by \S+: short\)/);
+    t.match(o.stdout, /VI_1: held in BACKUP until \d{4}-\S+ \(by root \(uid 0, pid \d+\): short\)/);
     await waitFor(() => holds(lab, 'dir2', VIP), { desc: 'dir2 takes over', timeoutMs: 5000, intervalMs: 50 });
     t.match((await status(d1.sock)).vrrp.find((x) => x.name === 'VI_1'), { override: { until: /^\d{4}-/ } });
     await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'dir1 back after the timeout', timeoutMs: 15000, intervalMs: 100 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { REPO, repoScenario } from '../ipvs/fixtures/scenario.js';
 import { describeUmlFailure, runUmlForTest } from '../lab/uml.js';
-import { scenarioResult, scenarioText } from '../lab/uml-results.js';
+import { scenarioResult, scenarioTextOrEmpty } from '../lab/uml-results.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-ovr-'));
 process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -25,13 +25,7 @@ const t0 = Date.now();
 const res = await runUmlForTest(t, { topology, scenarios: [scenario], memMb: 1024, scenarioTimeoutS: 400, timeoutMs: 480_000 });
 const s = scenarioResult(res, 'overrides-e2e');
 /** A file the scenario wrote; '' when it wrote none (the first test then says why the run failed). */
-const file = (f: string): string => {
-  try {
-    return scenarioText(s, f);
-  } catch {
-    return '';
-  }
-};
+const file = (f: string): string => scenarioTextOrEmpty(s, f);
 const phases = new Map(
   file('phases')
     .split('\n')

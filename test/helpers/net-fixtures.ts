@@ -86,10 +86,17 @@ export function handleCount(): number {
   return (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
 }
 
-/** Waits until `cond` holds or `ms` passes. */
-export async function until(cond: () => boolean, ms = 2000): Promise<void> {
+/**
+ * Waits until `cond` (sync or async) holds; throws when `ms` passes first, naming the condition, so
+ * that a test cannot pass without its condition having been met.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  for (;;) {
+    if ((await cond()) === true) return;
+    if (Date.now() >= end) throw new Error(`until: condition not met within ${ms} ms: ${cond.toString()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** A self-signed certificate for CN=localhost made with openssl, or undefined when openssl is missing. */

@@ -144,3 +144,12 @@ export function scenarioText(s: UmlScenarioResult, file: string): string {
   if (b === undefined) throw new Error(`scenario ${s.name} wrote no ${file}: ${s.stderr}`);
   return b.toString('utf8');
 }
+
+/**
+ * A file a scenario wrote, or '' when it wrote none: for a bed that reads its files at load, so a
+ * guest that wrote nothing fails the bed's first test (which reports the runner's reason, see
+ * describeUmlFailure) instead of crashing the file before any test runs.
+ */
+export function scenarioTextOrEmpty(s: UmlScenarioResult, file: string): string {
+  return s.files.get(file)?.toString('utf8') ?? '';
+}

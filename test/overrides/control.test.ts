@@ -17,7 +17,8 @@ import { weightCell } from '../../src/cli/status.js';
 import { call } from '../../src/control/client.js';
 import { socketPeer } from '../../src/control/peer.js';
 import { ControlServer } from '../../src/control/server.js';
-import { type ChildCaller, describeCaller, overrideHandlers } from '../../src/overrides/handlers.js';
+import { describeCaller } from '../../src/control/caller.js';
+import { type ChildCaller, overrideHandlers } from '../../src/overrides/handlers.js';
 
 const log = pino({ level: 'silent' });
 

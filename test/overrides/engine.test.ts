@@ -12,16 +12,7 @@ import pino from 'pino';
 import { compileText } from '../../src/config/compile.js';
 import { CheckerEngine } from '../../src/daemon/checker-child.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
-import { toggleHttpServer } from '../helpers/net-fixtures.js';
-
-/** Waits for a (possibly async) condition; throws at the timeout so a test cannot pass vacuously. */
-async function until(cond: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms: ${cond.toString()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { toggleHttpServer, until } from '../helpers/net-fixtures.js';
 
 const log = pino({ level: 'silent' });
 

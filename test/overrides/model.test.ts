@@ -29,6 +29,8 @@ t.test('--until: durations and ISO times; past, unparseable and absurd ones are 
     { desc: 'zero duration', input: '0m', want: /more than 0/ },
     { desc: 'garbage', input: 'tomorrow', want: /use a duration/ },
     { desc: 'a unit vigil does not know', input: '3w', want: /use a duration/ },
+    { desc: 'a bare number (seconds for failover --timeout) is not an --until', input: '90', want: /use a duration/ },
+    { desc: 'units out of order, as for failover --timeout', input: '30m1h', want: /use a duration/ },
     { desc: 'an impossible date', input: '2026-13-45T00:00Z', want: /not a valid date/ },
     { desc: 'more than a year ahead', input: '400d', want: /more than a year/ },
   ];

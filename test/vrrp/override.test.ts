@@ -1,15 +1,23 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import t from 'tap';
 import type { Config } from '../../src/config/compile.js';
+import { call } from '../../src/control/client.js';
+import { socketPeer } from '../../src/control/peer.js';
+import { ControlServer } from '../../src/control/server.js';
 import { FailoverControl } from '../../src/daemon/failover.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { type FsmConfig, initialState, step } from '../../src/vrrp/fsm.js';
-import { type Hold, type OverrideState, nextExpiry, parseDuration, parseFailoverParams, stepOverride } from '../../src/vrrp/override.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { type Hold, type OverrideState, nextExpiry, parseFailoverParams, stepOverride } from '../../src/vrrp/override.js';
 
 const T0 = Date.parse('2026-12-07T01:00:00Z');
+/** A root caller as the control socket's peer credentials give it. */
+const ROOT = { uid: 0, gid: 0, pid: 42 };
 
 t.test('the hold machine: failover, release, expiry, forget', async (t) => {
   let s: OverrideState = {};
@@ -40,8 +48,8 @@ t.test('the hold machine: failover, release, expiry, forget', async (t) => {
 t.test('requests: bad ones are refused with a clear message; sync groups move together', async (t) => {
   const scope = { instances: ['VI_1', 'VI_2', 'VI_3'], groups: new Map([['G', ['VI_1', 'VI_2']]]) };
   const table: { desc: string; input: Record<string, unknown>; want: RegExp | Record<string, unknown> }[] = [
-    { desc: 'all instances', input: { by: 'alice' }, want: { release: false, instances: ['VI_1', 'VI_2', 'VI_3'], by: 'alice', reason: 'operator failover' } },
-    { desc: 'a sync-group member brings its group', input: { instance: 'VI_2', reason: 'r' }, want: { instances: ['VI_2', 'VI_1'], reason: 'r', by: 'unknown' } },
+    { desc: 'all instances; a by in the params is not believed', input: { by: 'mallory' }, want: { release: false, instances: ['VI_1', 'VI_2', 'VI_3'], by: 'alice (uid 1000, pid 7)', reason: 'operator failover' } },
+    { desc: 'a sync-group member brings its group', input: { instance: 'VI_2', reason: 'r' }, want: { instances: ['VI_2', 'VI_1'], reason: 'r', by: 'alice (uid 1000, pid 7)' } },
     { desc: 'outside any group', input: { instance: 'VI_3' }, want: { instances: ['VI_3'] } },
     { desc: 'timeout', input: { instance: 'VI_3', timeoutMs: 90_000 }, want: { until: T0 + 90_000 } },
     { desc: 'until', input: { instance: 'VI_3', until: '2026-12-07T03:00:00Z' }, want: { until: Date.parse('2026-12-07T03:00:00Z') } },
@@ -59,11 +67,11 @@ t.test('requests: bad ones are refused with a clear message; sync groups move to
     { desc: 'release not boolean', input: { release: 'yes' }, want: /'release' must be true or false/ },
   ];
   for (const c of table) {
-    const r = parseFailoverParams(c.input, scope, T0);
+    const r = parseFailoverParams(c.input, scope, T0, 'alice (uid 1000, pid 7)');
     if (c.want instanceof RegExp) t.match(r, { ok: false, error: c.want }, c.desc);
     else t.match(r, { ok: true, req: c.want }, c.desc);
   }
-  t.match(parseFailoverParams({}, { instances: [], groups: new Map() }, T0), { ok: false, error: /no vrrp_instance/ });
+  t.match(parseFailoverParams({}, { instances: [], groups: new Map() }, T0, 'x'), { ok: false, error: /no vrrp_instance/ });
 });
 
 t.test('durations', async (t) => {
@@ -113,14 +121,14 @@ t.test('the supervisor side: expiry on the fake clock, resend after a child rest
   };
   const log = pino({ level: 'silent' });
   const fc = new FailoverControl({ sup, log, file, clock, wallNow: () => wall });
-  const a = await fc.handle({ instance: 'VI_1', by: 'alice', reason: 'disk swap', timeoutMs: 60_000 });
-  t.match(a, { action: 'failover', instances: ['VI_1'], holds: { VI_1: { by: 'alice', reason: 'disk swap', until: '2026-12-07T01:01:00.000Z' } }, states: { VI_1: 'BACKUP' } });
+  const a = await fc.handle({ instance: 'VI_1', reason: 'disk swap', timeoutMs: 60_000 }, ROOT);
+  t.match(a, { action: 'failover', instances: ['VI_1'], holds: { VI_1: { by: 'root (uid 0, pid 42)', reason: 'disk swap', until: '2026-12-07T01:01:00.000Z' } }, states: { VI_1: 'BACKUP' } });
   t.same(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object), ['VI_1'], 'written to the state file');
-  await t.rejects(fc.handle({ instance: 'nope' }), { errorCode: 'bad-request', message: /unknown instance 'nope'/ });
+  await t.rejects(fc.handle({ instance: 'nope' }, ROOT), { errorCode: 'bad-request', message: /unknown instance 'nope'/ });
   t.equal(sent.length, 1, 'a refused request sends nothing');
   // the child is down when the next change comes: kept, sent when it is ready again
   up = false;
-  const b = await fc.handle({ instance: 'VI_2', by: 'alice' });
+  const b = await fc.handle({ instance: 'VI_2' }, ROOT);
   t.match(b.note, /gets the holds when it is ready/);
   up = true;
   fc.resend();
@@ -137,8 +145,54 @@ t.test('the supervisor side: expiry on the fake clock, resend after a child rest
   t.same(Object.keys(fc.view()), ['VI_2'], 'VI_1 released at its deadline');
   t.same(Object.keys(sent.at(-1)!), ['VI_2']);
   t.match(fc.counts, { hold: 2, expired: 1, release: 0 });
-  await fc.handle({ release: true, by: 'alice' });
+  await fc.handle({ release: true }, ROOT);
   t.same(fc.view(), {});
   t.equal(fc.counts.release, 1);
   fc.close();
+});
+
+t.test('who asked comes from the socket peer credentials, as for the overrides; a non-root caller is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-failover-peer-'));
+  const sock = join(dir, 'v.sock');
+  const sent: Record<string, Hold>[] = [];
+  const config = { vrrpInstances: [{ name: 'VI_1' }], vrrpSyncGroups: [] } as unknown as Config;
+  const sup = { current: config, override: async (_k: string, holds: Readonly<Record<string, Hold>>) => (sent.push({ ...holds }), {}) };
+  const fc = new FailoverControl({ sup, log: pino({ level: 'silent' }), clock: new FakeClock(), wallNow: () => T0 });
+  const server = new ControlServer(sock, { failover: (p, caller) => fc.handle(p, caller) }, pino({ level: 'silent' }), socketPeer);
+  await server.listen();
+  t.teardown(async () => {
+    fc.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // root (this test), claiming to be someone else: the hold names the real caller
+  const r = await call(sock, 'failover', { instance: 'VI_1', by: 'mallory', reason: 'disk swap' });
+  t.match(r, { result: { holds: { VI_1: { by: `root (uid 0, pid ${process.pid})`, reason: 'disk swap' } } } });
+  // nobody, on a socket opened up for the test: refused by the daemon, nothing changes
+  chmodSync(dir, 0o755);
+  chmodSync(sock, 0o666);
+  const client = `const n=require('net');const c=n.connect(${JSON.stringify(sock)});c.on('connect',()=>c.write(JSON.stringify({id:1,method:'failover',params:{release:true,by:'root'}})+'\\n'));c.on('data',d=>{process.stdout.write(d);c.end()});c.on('error',e=>{console.log('ERR',e.code)})`;
+  // env -i: tap's process hooks would load into the nobody process and fail on the root-only .tap folder
+  const o = await promisify(execFile)('env', ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, process.execPath, '-e', client], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+  const ans = JSON.parse(o.stdout) as { error?: { code: string; message: string } };
+  t.equal(ans.error?.code, 'forbidden', o.stdout + o.stderr);
+  t.match(ans.error?.message, /failover --release needs root; the caller is nobody \(uid 65534, pid \d+\)/);
+  t.same(Object.keys(fc.view()), ['VI_1'], 'the hold is still there');
+  t.equal(sent.length, 1, 'the VRRP child was told only of the root request');
+});
+
+t.test('a state dir that cannot be written (a file in its place): the hold is made and logged, not thrown', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-failover-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const notADir = join(dir, 'state');
+  writeFileSync(notADir, 'a file where the state dir should be\n');
+  const errors: string[] = [];
+  const log = pino({ level: 'error' }, { write: (l: string) => void errors.push(String((JSON.parse(l) as { msg: string }).msg)) });
+  const config = { vrrpInstances: [{ name: 'VI_1' }], vrrpSyncGroups: [] } as unknown as Config;
+  const fc = new FailoverControl({ sup: { current: config, override: async () => ({ VI_1: 'BACKUP' }) }, log, file: join(notADir, 'failover.json'), clock: new FakeClock(), wallNow: () => T0 });
+  t.teardown(() => fc.close());
+  const a = await fc.handle({ instance: 'VI_1', reason: 'r' }, ROOT);
+  t.same(Object.keys(a.holds), ['VI_1'], 'the hold is in force');
+  t.match(errors, [/cannot write the failover holds to .*state\/failover\.json: (EEXIST|ENOTDIR).*they hold until this daemon stops/]);
+  t.equal(readFileSync(notADir, 'utf8'), 'a file where the state dir should be\n', 'the file is untouched');
 });
