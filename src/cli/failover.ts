@@ -21,7 +21,7 @@ graceful stop), releases its VIPs, and is held in BACKUP at priority 1 until 'vi
 moves; an instance of a vrrp_sync_group moves its whole group. While held, an instance still
 takes the VIP if no master is heard at all (a dead peer): the VIP is never left nowhere. The
 hold survives a reload and a restart of the daemon (kept in --state-dir) until released or
-expired. It shows in 'vigil status' (who, why, until) and the metrics (vigil_overrides_total).
+expired. It shows in 'vigil status' (who, why, until) and the metrics (vigil_failover_changes_total).
 
 Options:
       --reason TEXT       why (logged, shown in vigil status)

@@ -39,6 +39,8 @@ export interface CheckerEngineOptions {
   readonly resyncMs?: number;
   /** Holds the overrides (`<state dir>/overrides.json`); absent: overrides in memory only. */
   readonly stateDir?: string;
+  /** Keep the managed set in `<state dir>` (default true); false for VIGIL_IPVS=memory, whose table is not the kernel's. */
+  readonly keepManaged?: boolean;
   /** Runs the maintenance windows' cron schedules (default node-cron; tests inject a fake). */
   readonly scheduler?: CronScheduler;
 }
@@ -129,7 +131,7 @@ export class CheckerEngine {
       const t = config.globalDefs.lvsTimeouts;
       if (t) await ipvs.setTimeouts({ tcp: Math.round((t.tcpMs ?? 0) / 1000), tcpFin: Math.round((t.tcpfinMs ?? 0) / 1000), udp: Math.round((t.udpMs ?? 0) / 1000) });
       // the services vigil managed before this start: one dropped from the configuration meanwhile is removed
-      const file = ctx.stateDir !== undefined ? path.join(ctx.stateDir, MANAGED_FILE) : undefined;
+      const file = ctx.stateDir !== undefined && o.keepManaged !== false ? path.join(ctx.stateDir, MANAGED_FILE) : undefined;
       const managed = file ? { managed: { keys: loadManaged(file, ctx.log), source: file }, onManaged: (keys: ReadonlySet<string>) => saveManaged(file, keys, ctx.log) } : {};
       const reconciler = new Reconciler({ ipvs, clock: realClock, log: ctx.log, ...(o.resyncMs !== undefined ? { resyncMs: o.resyncMs } : {}), flushAtStart: config.globalDefs.lvsFlush, ...managed });
       const health = new HealthEngine(config, {
@@ -330,7 +332,7 @@ export async function startCheckerChild(config: Config, ctx: ChildContext): Prom
   } else ipvs = await openKernelIpvs();
   let engine: CheckerEngine;
   try {
-    engine = await CheckerEngine.start(config, ctx, { ipvs, ...(ctx.ipvsResyncMs !== undefined ? { resyncMs: ctx.ipvsResyncMs } : {}) });
+    engine = await CheckerEngine.start(config, ctx, { ipvs, keepManaged: mode !== 'memory', ...(ctx.ipvsResyncMs !== undefined ? { resyncMs: ctx.ipvsResyncMs } : {}) });
   } catch (e) {
     ipvs.close();
     throw e;

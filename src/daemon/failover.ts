@@ -180,26 +180,30 @@ export class FailoverControl {
   }
 }
 
-/** `vigil_overrides_total{kind,action}` and `vigil_override_active{kind,instance}`. */
+/**
+ * `vigil_failover_changes_total{action}` and `vigil_failover_held{instance}`: the director-side
+ * overrides, named apart from the real-server ones (`vigil_override_*`, overrides/metrics.ts) so
+ * that both register in one registry.
+ */
 export function failoverMetrics(reg: Registry, fc: FailoverControl): void {
   new Counter({
-    name: 'vigil_overrides_total',
-    help: 'Operator override changes, by kind (failover) and action (hold, release, expired, removed)',
-    labelNames: ['kind', 'action'],
+    name: 'vigil_failover_changes_total',
+    help: 'vigil failover changes, by action (hold, release, expired, removed)',
+    labelNames: ['action'],
     registers: [reg],
     collect() {
       this.reset();
-      for (const [action, n] of Object.entries(fc.counts)) this.inc({ kind: 'failover', action }, n);
+      for (const [action, n] of Object.entries(fc.counts)) this.inc({ action }, n);
     },
   });
   new Gauge({
-    name: 'vigil_override_active',
-    help: 'Operator overrides in force (1), by kind and instance',
-    labelNames: ['kind', 'instance'],
+    name: 'vigil_failover_held',
+    help: 'VRRP instances held in BACKUP by vigil failover (1), by instance',
+    labelNames: ['instance'],
     registers: [reg],
     collect() {
       this.reset();
-      for (const i of Object.keys(fc.view())) this.set({ kind: 'failover', instance: i }, 1);
+      for (const i of Object.keys(fc.view())) this.set({ instance: i }, 1);
     },
   });
 }

@@ -190,9 +190,9 @@ t.test('vigil failover: the VIPs move to the peer cleanly, stay there while held
     t.comment(`VIPs back ${back} ms after 'failover --timeout 3s'`);
     t.notOk((await status(d1.sock)).vrrp.some((v) => (v as { override?: unknown }).override), 'no hold left');
     const metrics = await lab.execOk('dir1', ['curl', '-s', 'http://192.168.77.10:9651/metrics']);
-    t.match(metrics, /vigil_overrides_total\{kind="failover",action="hold"\} 4/, 'holds counted (2 instances × 2)');
-    t.match(metrics, /vigil_overrides_total\{kind="failover",action="release"\} 2/);
-    t.match(metrics, /vigil_overrides_total\{kind="failover",action="expired"\} 2/);
+    t.match(metrics, /vigil_failover_changes_total\{action="hold"\} 4/, 'holds counted (2 instances × 2)');
+    t.match(metrics, /vigil_failover_changes_total\{action="release"\} 2/);
+    t.match(metrics, /vigil_failover_changes_total\{action="expired"\} 2/);
     t.equal(readFileSync(join(d1.state, 'failover.json'), 'utf8').trim(), '{}', 'the state file is empty again');
   });
 

@@ -145,3 +145,18 @@ t.test('VIGIL_IPVS: kernel by default, memory only when asked, anything else ref
     else t.equal(ipvsModeFromEnv(env), c.want, `${c.env}`);
   }
 });
+
+t.test('the managed set is kept in the state dir for the kernel table, never for VIGIL_IPVS=memory', async (t) => {
+  const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const a = await server();
+  t.teardown(() => a.close());
+  for (const keepManaged of [true, false]) {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-keep-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const engine = await CheckerEngine.start(compile(conf([a.port])), { log, stateDir: dir }, { ipvs: new FakeIpvs(), resyncMs: 0, keepManaged });
+    await engine.stop();
+    t.equal(existsSync(join(dir, 'ipvs-managed.json')), keepManaged, `keepManaged ${keepManaged}: ipvs-managed.json ${keepManaged ? 'written' : 'not written'}`);
+  }
+});

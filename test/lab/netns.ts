@@ -120,7 +120,10 @@ export class Lab {
 
   /** Starts a long-running process in `node`'s namespace; it is stopped on teardown. */
   spawn(node: string, argv: readonly string[], opts: Partial<SpawnOptions> = {}): Proc {
-    const p = spawn(this.ns(node), argv, { ...opts, logDir: opts.logDir ?? this.folder('logs') });
+    // a vigil started in the lab keeps its state (--state-dir) in the lab, never in the host's /var/lib/vigil
+    const base = opts.env ?? process.env;
+    const env = base['VIGIL_STATE_DIR'] !== undefined ? base : { ...base, VIGIL_STATE_DIR: this.folder(`state-${node}`) };
+    const p = spawn(this.ns(node), argv, { ...opts, env, logDir: opts.logDir ?? this.folder('logs') });
     this.procs.add(p);
     return p;
   }
