@@ -118,7 +118,8 @@ function runCrashChild(mode: string, signal: NodeJS.Signals | null, env: NodeJS.
     }
   });
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; lab: ChildLab | undefined; out: string }>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    // generous: on a loaded machine the child's TypeScript loader alone can take most of 20 s
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('close', (code, sig) => {
       clearTimeout(timer);
       resolve({ code, signal: sig, lab, out: stdout + stderr });
