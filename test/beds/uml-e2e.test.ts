@@ -110,12 +110,18 @@ t.test('(e) partition and heal: split brain resolves to one master and the route
   const a = run.splitArp;
   t.comment(`client's ARP entry for the VIP (same LAN): during ${a.during}, after ${a.after}; dir1 ${a.dir1}, dir2 ${a.dir2}`);
   const arp = s.marks['arp-on-dir1'];
-  // TODO, not a failure yet: in 3 of 5 vigil runs (both bench boots, the last tap run) the entry stayed on dir2 for
-  // more than 15 s after healing — with no failed request — while keepalived's came back within
-  // 1 s every time; the 2 other tap runs saw it back after about 2 s. Not explained yet.
-  const todo = { todo: 'the client\'s ARP entry sometimes stays on dir2 after healing (3 of 5 runs)' };
-  t.ok(arp !== undefined, `after healing, GARPs put the client's ARP entry back on dir1 (${s1(arp === undefined ? undefined : arp - (s.marks['recover'] ?? 0))} after)`, todo);
-  t.equal(a.after, a.dir1, 'and it stays there', todo);
+  const wire = run.files.get('split-wire');
+  const splitMarks = String(run.files.get('marks') ?? '').split('\n').filter((l) => l.startsWith('split:'));
+  if (wire !== undefined) t.comment(`the client's wire around the healing (marks ${splitMarks.join(', ')}):\n${String(wire).trim()}`);
+  // Healing is a race: when dir1's advert reaches dir2 first, dir2 yields silently and dir1 never
+  // hears a lower priority, so no GARP (keepalived alike; 3 of 5 vigil runs before). The shipped
+  // config sets vrrp_higher_prio_send_advert: dir2's last advert makes dir1 re-assert with GARPs
+  // (test/beds/vrrp-partition.test.ts forces both orders in the namespace lab).
+  t.ok(arp !== undefined, `after healing, GARPs put the client's ARP entry back on dir1 (${s1(arp === undefined ? undefined : arp - (s.marks['recover'] ?? 0))} after)`);
+  // Seen after 1.1 s (the wire: dir1's advert first, dir2's last advert 3 ms later, dir1's GARPs
+  // 1 ms after that) and after 4.7 s in the two runs with the setting; keepalived: within 1 s.
+  t.ok(arp === undefined || arp - (s.marks['recover'] ?? 0) <= 3000, 'within 3 s of healing (keepalived: within 1 s)', { todo: 'once after 4.7 s (1 of 2 runs); not explained yet' });
+  t.equal(a.after, a.dir1, 'and it stays there');
   t.ok(s.fault.failed <= 3, `while partitioned: ${view(s.fault)}`);
   t.ok(s.recovery.windowMs <= 3000 && s.recovery.failed <= 10, `healing: ${view(s.recovery)}`);
 });
