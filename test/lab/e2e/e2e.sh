@@ -45,6 +45,8 @@ sc_rs() {
   wait_for 30 no_dest dir1 "$LAB_RS2" && mark rs:removed || fail "rs: rs2 never left dir1's table"
   wait_for 30 no_dest dir2 "$LAB_RS2" && mark rs:removed-dir2
   sleep 3
+  # the master's IPVS connection entries while rs2 is out (those to rs2 outlive its removal)
+  ip netns exec dir1 ipvsadm -Lnc >"$O/rs-conns" 2>&1
   mark rs:recover
   start_nginx rs2
   wait_for 30 dest_weight_is dir1 "$LAB_RS2" 10 && mark rs:restored || fail "rs: rs2 never came back"
