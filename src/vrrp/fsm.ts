@@ -212,8 +212,14 @@ function advert(cfg: FsmConfig, s: FsmState, ev: Extract<FsmEvent, { type: 'adve
         ...(changed ? { reason: `advert interval updated from ${fmt(s.masterAdvertIntMs)} to ${fmt(masterAdv)} by master ${ev.from}` } : {}),
       };
     }
-    // Lower priority and we preempt: discard; the Master_Down timer will expire.
-    return { state: s, actions: [] };
+    // Lower priority and we preempt: discard; the Master_Down timer will expire. Remember who we
+    // are preempting, so the transition says so rather than "no advert from the master".
+    if (s.downCause !== undefined) return { state: s, actions: [] };
+    const down = masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts);
+    // The hold just ended: the running Master_Down timer was set by an advert accepted under it.
+    const held = s.preemptHoldUntil !== undefined && now - s.preemptHoldUntil < down;
+    const cause = `preempting a lower-priority master ${ev.from} (priority ${ev.priority} < ${s.priority}) after ${held ? `preempt_delay ${fmt(cfg.preemptDelayMs)} and ` : ''}master_down_interval ${fmt(down)}`;
+    return { state: { ...s, downCause: cause }, actions: [] };
   }
   if (s.phase === 'MASTER') {
     if (ev.priority === 0) {

@@ -67,6 +67,14 @@ t.test('(a) a real server dies: failures only until it leaves the table; none on
   // 1.5-2.5 s after the removal timed out (not refused), which keepalived's runs did not show;
   // not explained yet (IPVS connection entries of the removed dest? a starved guest?).
   const late = run.records.filter((r) => !r.ok && r.start > s.faultAt + (removed ?? 0) + 1000 && r.start < s.faultAt + (s.marks['recover'] ?? 0));
+  const ports = String(run.files.get('client.log.ports') ?? '').split('\n').filter((l) => l !== '');
+  const conns = String(run.files.get('rs-conns') ?? '').split('\n');
+  for (const r of late) {
+    const port = ports.find((l) => l.startsWith(`${r.start} `))?.split(' ')[1];
+    const entries = port === undefined ? [] : conns.filter((c) => c.includes(`:${port} `));
+    t.comment(`late failure at +${r.start - s.faultAt} ms ${r.detail} from port ${port ?? '?'}; IPVS entries for it: ${entries.map((e) => e.trim()).join(' | ') || 'none'}`);
+  }
+  t.comment(`IPVS entries to rs2 at recover: ${conns.filter((c) => c.includes('198.51.100.12')).length} (${conns.length} lines)`);
   t.ok(late.length <= 5, `failures more than 1 s after removal: ${late.length} ${late.map((r) => r.detail).join(' ')} (the last at +${s.fault.lastFailMs} ms; removal at +${removed} ms)`);
   t.ok(s.fault.failed <= s.fault.requests / 2, 'only the dead server\'s share fails');
   t.equal(s.recovery.failed, 0, `recovery: ${view(s.recovery)}`);
@@ -110,12 +118,18 @@ t.test('(e) partition and heal: split brain resolves to one master and the route
   const a = run.splitArp;
   t.comment(`client's ARP entry for the VIP (same LAN): during ${a.during}, after ${a.after}; dir1 ${a.dir1}, dir2 ${a.dir2}`);
   const arp = s.marks['arp-on-dir1'];
-  // TODO, not a failure yet: in 3 of 5 vigil runs (both bench boots, the last tap run) the entry stayed on dir2 for
-  // more than 15 s after healing — with no failed request — while keepalived's came back within
-  // 1 s every time; the 2 other tap runs saw it back after about 2 s. Not explained yet.
-  const todo = { todo: 'the client\'s ARP entry sometimes stays on dir2 after healing (3 of 5 runs)' };
-  t.ok(arp !== undefined, `after healing, GARPs put the client's ARP entry back on dir1 (${s1(arp === undefined ? undefined : arp - (s.marks['recover'] ?? 0))} after)`, todo);
-  t.equal(a.after, a.dir1, 'and it stays there', todo);
+  const wire = run.files.get('split-wire');
+  const splitMarks = String(run.files.get('marks') ?? '').split('\n').filter((l) => l.startsWith('split:'));
+  if (wire !== undefined) t.comment(`the client's wire around the healing (marks ${splitMarks.join(', ')}):\n${String(wire).trim()}`);
+  // Healing is a race: when dir1's advert reaches dir2 first, dir2 yields silently and dir1 never
+  // hears a lower priority, so no GARP (keepalived alike; 3 of 5 vigil runs before). The shipped
+  // config sets vrrp_higher_prio_send_advert: dir2's last advert makes dir1 re-assert with GARPs
+  // (test/beds/vrrp-partition.test.ts forces both orders in the namespace lab).
+  t.ok(arp !== undefined, `after healing, GARPs put the client's ARP entry back on dir1 (${s1(arp === undefined ? undefined : arp - (s.marks['recover'] ?? 0))} after)`);
+  // Seen after 4.7, 1.1 and 2.0 s in three runs with the setting (the mark comes after the
+  // one-master poll; on the wire the GARPs went out 0.2-0.5 s after healing); keepalived: within 1 s.
+  t.ok(arp === undefined || arp - (s.marks['recover'] ?? 0) <= 3000, 'within 3 s of healing (keepalived: within 1 s)', { todo: 'once after 4.7 s (1 of 3 runs), without a wire capture; not explained yet' });
+  t.equal(a.after, a.dir1, 'and it stays there');
   t.ok(s.fault.failed <= 3, `while partitioned: ${view(s.fault)}`);
   t.ok(s.recovery.windowMs <= 3000 && s.recovery.failed <= 10, `healing: ${view(s.recovery)}`);
 });

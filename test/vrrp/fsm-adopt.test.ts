@@ -162,7 +162,7 @@ const cases: {
       [0, 'BACKUP', /adopting/],
       [100, 'BACKUP', /^heard master 10\.0\.0\.2 with lower priority 100 \(ours 150\) and preempt_delay holds 4\.9s more: removed VIPs/],
       // Same as a plain start with preempt_delay: the first discarded advert is at 5100 − 1000.
-      [4100 + 3414.0625, 'MASTER', /no advert from the master/],
+      [4100 + 3414.0625, 'MASTER', /^preempting a lower-priority master 10\.0\.0\.2 \(priority 100 < 150\) after preempt_delay 5s and master_down_interval/],
     ],
     vips: [[100, 'removeVips'], [4100 + 3414.0625, 'addVips']],
   },

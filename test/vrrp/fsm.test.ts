@@ -65,9 +65,25 @@ const cases: { desc: string; cfg?: Partial<FsmConfig>; prio: number; script: [nu
     want: [{ at: 0, phase: 'BACKUP' }, { at: 5600 + 609.375, phase: 'MASTER' }],
     check: (r, t) => t.match(r.transitions[1]?.reason, /10\.0\.0\.2 sent priority 0 .*skew 609\.375ms/, 'the reason names the priority-0 advert'),
   },
-  { desc: 'preempt: lower-priority master is ignored and overtaken', prio: 150, script: [start, ...peer(100, 20000, 1000, 100)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 3414.0625, phase: 'MASTER' }] },
+  {
+    desc: 'preempt: lower-priority master is ignored and overtaken', prio: 150, script: [start, ...peer(100, 20000, 1000, 100)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 3414.0625, phase: 'MASTER' }],
+    check: (r, t) => t.equal(r.transitions[1]?.reason, 'preempting a lower-priority master 10.0.0.2 (priority 100 < 150) after master_down_interval 3.414s', 'the reason names the preempted master, not a silence'),
+  },
+  {
+    // Accepted while we were lower; once we outrank it, its adverts are ignored and preempted.
+    desc: 'preempt: the reason also holds when the lower master was first accepted (our priority rose)', prio: 90, script: [start, ...peer(100, 20000, 1000, 100), [1500, { type: 'priority', priority: 150 }]], until: 20000,
+    want: [{ at: 0, phase: 'BACKUP' }, { at: 1100 + masterDownMs(2, 90, 1000), phase: 'MASTER' }],
+    check: (r, t) => t.equal(r.transitions[1]?.reason, 'preempting a lower-priority master 10.0.0.2 (priority 100 < 150) after master_down_interval 3.414s'),
+  },
+  {
+    desc: 'master dies without a lower one around: the reason is the silence', prio: 100, script: [start, ...peer(500, 5500, 1000, 150)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 4500 + 3609.375, phase: 'MASTER' }],
+    check: (r, t) => t.equal(r.transitions[1]?.reason, 'no advert from the master for 3.609s (master_down_interval)'),
+  },
   { desc: 'nopreempt: lower-priority master stays master', cfg: { preempt: false }, prio: 150, script: [start, ...peer(100, 20000, 1000, 100)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }] },
-  { desc: 'preempt_delay 5: waits, then preempts (keepalived: 7.6–8.1 s)', cfg: { preemptDelayMs: 5000 }, prio: 150, script: [start, ...peer(100, 20000, 1000, 100)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 4100 + 3414.0625, phase: 'MASTER' }] },
+  {
+    desc: 'preempt_delay 5: waits, then preempts (keepalived: 7.6–8.1 s)', cfg: { preemptDelayMs: 5000 }, prio: 150, script: [start, ...peer(100, 20000, 1000, 100)], until: 20000, want: [{ at: 0, phase: 'BACKUP' }, { at: 4100 + 3414.0625, phase: 'MASTER' }],
+    check: (r, t) => t.equal(r.transitions[1]?.reason, 'preempting a lower-priority master 10.0.0.2 (priority 100 < 150) after preempt_delay 5s and master_down_interval 3.414s'),
+  },
   { desc: 'master hears higher priority: steps down', prio: 100, script: [start, [5000, { type: 'advert', from: '10.0.0.2', priority: 200, advertIntMs: 1000 }]], until: 6000, want: [{ at: 0, phase: 'BACKUP' }, { at: 3609.375, phase: 'MASTER' }, { at: 5000, phase: 'BACKUP' }] },
   { desc: 'equal priority: higher address wins (§6.4.3)', prio: 100, script: [start, [5000, { type: 'advert', from: '10.0.0.9', priority: 100, advertIntMs: 1000 }]], until: 6000, want: [{ at: 0, phase: 'BACKUP' }, { at: 3609.375, phase: 'MASTER' }, { at: 5000, phase: 'BACKUP' }] },
   { desc: 'equal priority, lower address: stays master', prio: 100, script: [start, [5000, { type: 'advert', from: '10.0.0.0', priority: 100, advertIntMs: 1000 }]], until: 6000, want: [{ at: 0, phase: 'BACKUP' }, { at: 3609.375, phase: 'MASTER' }] },

@@ -45,6 +45,8 @@ sc_rs() {
   wait_for 30 no_dest dir1 "$LAB_RS2" && mark rs:removed || fail "rs: rs2 never left dir1's table"
   wait_for 30 no_dest dir2 "$LAB_RS2" && mark rs:removed-dir2
   sleep 3
+  # the master's IPVS connection entries while rs2 is out (those to rs2 outlive its removal)
+  ip netns exec dir1 ipvsadm -Lnc >"$O/rs-conns" 2>&1
   mark rs:recover
   start_nginx rs2
   wait_for 30 dest_weight_is dir1 "$LAB_RS2" 10 && mark rs:restored || fail "rs: rs2 never came back"
@@ -98,6 +100,10 @@ sc_split() {
   wait_for 30 has_vip dir2 && mark split:both-masters || fail "split: dir2 never became master"
   sleep 6
   echo "during $(client_mac_for_vip) dir1=$(mac_of dir1) dir2=$(mac_of dir2)" >>"$O/split-arp"
+  # what the client hears around the healing: adverts and ARP, with epoch timestamps
+  ip netns exec client tcpdump -l -n -e -tt -i eth0 'arp or vrrp' >"$O/split-wire" 2>/dev/null &
+  local wire=$!
+  sleep 0.5
   mark split:recover
   bridge link set dev v-dir1 isolated off
   bridge link set dev v-dir2 isolated off
@@ -108,6 +114,8 @@ sc_split() {
   m1=$(mac_of dir1)
   wait_for 15 eval '[ "$(client_mac_for_vip)" = "$m1" ]' && mark split:arp-on-dir1
   echo "after $(client_mac_for_vip) dir1=$m1 dir2=$(mac_of dir2)" >>"$O/split-arp"
+  kill "$wire" 2>/dev/null
+  wait "$wire" 2>/dev/null
 }
 
 set_weight_rs3() { awk -v w="$1" '/real_server 198.51.100.13/ {n=1} n==1 && /weight [0-9]+/ {sub(/weight [0-9]+/, "weight " w); n=0} {print}' "$CONF" >"$CONF.new" && cat "$CONF.new" >"$CONF"; }

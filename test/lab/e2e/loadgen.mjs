@@ -17,9 +17,13 @@ const rate = Number(rateArg ?? 20);
 const timeout = Number(timeoutArg ?? 2000);
 const fd = openSync(out, 'a');
 let lines = [];
+const pfd = openSync(`${out}.ports`, 'a');
+let ports = [];
 const flush = () => {
   if (lines.length > 0) writeSync(fd, lines.join(''));
+  if (ports.length > 0) writeSync(pfd, ports.join(''));
   lines = [];
+  ports = [];
 };
 setInterval(flush, 250);
 
@@ -30,6 +34,8 @@ function one() {
     if (done) return;
     done = true;
     lines.push(`${start} ${Date.now()} ${ok ? 'ok' : 'fail'} ${detail}\n`);
+    // the failed request's source port, to match it against the director's IPVS connection entries
+    if (!ok) ports.push(`${start} ${req.socket?.localPort ?? '-'} ${detail}\n`);
   };
   const req = http.get(url, { agent: false, timeout }, (res) => {
     let body = '';
