@@ -6,7 +6,11 @@
  * SCHED_RESET_ON_FORK so the scripts a child runs are never realtime; RLIMIT_RTTIME is set only
  * with a realtime priority, soft = half the limit (SIGXCPU, logged, as a warning) and hard = the
  * limit (the kernel kills a thread that runs that long without blocking); defaults: nothing
- * changed, RLIMIT_RTTIME 10000 µs. Applied at child start and again on every reload (keepalived
+ * changed. One deliberate difference: without `<kind>_rlimit_rttime` vigil uses 200000 µs, not
+ * keepalived's 10000 µs. The kernel counts that limit in scheduler ticks (4 ms at HZ=250) and
+ * sends SIGKILL at the third; a C daemon never runs that long, but a Node main thread does (a
+ * garbage collection, a burst of work): with 10 ms the VRRP child was killed within seconds of
+ * start, over and over (measured, bench:isolation split-rt, 2026-12-07). Applied at child start and again on every reload (keepalived
  * calls it from start_vrrp / start_check, which run on reload too). Unlike keepalived, a reload
  * that drops a keyword puts the default back (SCHED_OTHER, the original nice, munlockall).
  * A failure (EPERM without CAP_SYS_NICE / CAP_IPC_LOCK ...) is logged and the child runs on.
@@ -19,8 +23,10 @@ import type { Logger } from 'pino';
 import type { GlobalDefs } from '../config/schema/global.js';
 import * as libc from '../net/libc.js';
 
-/** keepalived's RT_RLIMIT_DEFAULT (process.h): 10000 µs. */
-export const RT_RLIMIT_DEFAULT_US = 10_000;
+/** keepalived's RT_RLIMIT_DEFAULT (process.h): 10000 µs — too tight for Node, see above. */
+export const KEEPALIVED_RT_RLIMIT_US = 10_000;
+/** vigil's RLIMIT_RTTIME when none is configured: 200 ms hard, SIGXCPU (logged) at 100 ms. */
+export const RT_RLIMIT_DEFAULT_US = 200_000;
 
 /** The children whose scheduling the configuration tunes. */
 export type TunedKind = 'vrrp' | 'checker';

@@ -14,16 +14,16 @@ function globals(body: string) {
   return r.config.globalDefs;
 }
 
-t.test('config → settings, per child (keepalived 2.2.7 defaults: nothing changed, RLIMIT_RTTIME 10000 µs)', async (t) => {
+t.test('config → settings, per child (defaults: nothing changed; RLIMIT_RTTIME 200000 µs, keepalived 10000)', async (t) => {
   const cases: { desc: string; input: string; kind: TunedKind; want: object }[] = [
     { desc: 'nothing set', input: '', kind: 'vrrp', want: { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false } },
-    { desc: 'vrrp_priority', input: 'vrrp_priority -10', kind: 'vrrp', want: { nice: -10, rlimitRttimeUs: 10000, noSwap: false } },
-    { desc: 'vrrp_priority 0 is keepalived\'s "leave alone"', input: 'vrrp_priority 0', kind: 'vrrp', want: { rlimitRttimeUs: 10000, noSwap: false } },
-    { desc: 'vrrp_* does not touch the checker', input: 'vrrp_priority -10\nvrrp_rt_priority 50\nvrrp_no_swap', kind: 'checker', want: { rlimitRttimeUs: 10000, noSwap: false } },
-    { desc: 'vrrp_rt_priority with the default rttime', input: 'vrrp_rt_priority 50', kind: 'vrrp', want: { rtPriority: 50, rlimitRttimeUs: 10000, noSwap: false } },
+    { desc: 'vrrp_priority', input: 'vrrp_priority -10', kind: 'vrrp', want: { nice: -10, rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false } },
+    { desc: 'vrrp_priority 0 is keepalived\'s "leave alone"', input: 'vrrp_priority 0', kind: 'vrrp', want: { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false } },
+    { desc: 'vrrp_* does not touch the checker', input: 'vrrp_priority -10\nvrrp_rt_priority 50\nvrrp_no_swap', kind: 'checker', want: { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false } },
+    { desc: 'vrrp_rt_priority with the default rttime', input: 'vrrp_rt_priority 50', kind: 'vrrp', want: { rtPriority: 50, rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false } },
     { desc: 'vrrp_rlimit_rttime in µs', input: 'vrrp_rt_priority 1\nvrrp_rlimit_rttime 50000', kind: 'vrrp', want: { rtPriority: 1, rlimitRttimeUs: 50000, noSwap: false } },
     { desc: 'deprecated vrrp_rlimit_rtime', input: 'vrrp_rlimit_rtime 20000', kind: 'vrrp', want: { rlimitRttimeUs: 20000, noSwap: false } },
-    { desc: 'vrrp_no_swap', input: 'vrrp_no_swap', kind: 'vrrp', want: { rlimitRttimeUs: 10000, noSwap: true } },
+    { desc: 'vrrp_no_swap', input: 'vrrp_no_swap', kind: 'vrrp', want: { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: true } },
     { desc: 'checker_* all four', input: 'checker_priority 5\nchecker_rt_priority 20\nchecker_rlimit_rttime 30000\nchecker_no_swap', kind: 'checker', want: { nice: 5, rtPriority: 20, rlimitRttimeUs: 30000, noSwap: true } },
   ];
   for (const c of cases) t.same(tuningFor(c.kind, globals(c.input)), c.want, c.desc);
@@ -98,7 +98,7 @@ t.test('tuner: EPERM is logged with the keyword and the child runs on', async (t
   t.equal(warns.length, 2);
   t.match(warns[0], /checker child: cannot apply checker_rt_priority \(SCHED_RR priority 10\): .*EPERM.*; running on without it/);
   t.match(warns[1], /cannot apply checker_no_swap .*ENOMEM/);
-  t.same(tuner.current, { rlimitRttimeUs: 10000, noSwap: false }, 'nothing recorded as applied');
+  t.same(tuner.current, { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false }, 'nothing recorded as applied');
   f.calls.length = 0;
   tuner.apply({ rtPriority: 10, rlimitRttimeUs: 10000, noSwap: true });
   t.same(f.calls, ['rr 10', 'mlockall'], 'retried on the next reload');
