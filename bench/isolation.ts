@@ -372,7 +372,7 @@ async function main(): Promise<void> {
   console.log(`# ${started.toISOString()} — nproc ${cpu.length}, ${cpu[0]?.model ?? '?'}, Linux ${kernel}, node ${process.version}; ${o.durationS} s measured per variant after ${o.warmupS} s warm-up`);
   console.log('# Bed: namespace lab; vigil master (priority 150, VIGIL_IPVS=memory: the host kernel has no IPVS) and nginx in dir1, keepalived backup (priority 100) in dir2, tcpdump on the bridge.');
   console.log('# The machine is shared: the load averages below include other work, and so do the intervals.');
-  if (variants.includes('split-rt')) console.log(`# split + vrrp_rt_priority: the same split with \`vrrp_rt_priority ${o.rtPriority}\` in global_defs (the VRRP child's main thread runs SCHED_RR; RLIMIT_RTTIME keepalived's default 10 ms).`);
+  if (variants.includes('split-rt')) console.log(`# split + vrrp_rt_priority: the same split with \`vrrp_rt_priority ${o.rtPriority}\` in global_defs (the VRRP child's main thread runs SCHED_RR; RLIMIT_RTTIME vigil's default 200 ms).`);
   if (o.vrrpNice !== undefined) console.log(`# Every variant has \`vrrp_priority ${o.vrrpNice}\` in global_defs (nice of the VRRP child; not applied with vrrp_rt_priority, as keepalived).`);
   console.log('');
   console.log(table(rows));
