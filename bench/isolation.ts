@@ -21,9 +21,11 @@
  *   npm run bench:isolation                           (10 minutes per variant, as the issue asks)
  *   npm run bench:isolation -- --duration 60          (development)
  *   options: --duration SECONDS  --warmup SECONDS (20)  --rs N (10000)
- *            --variants split,single[,vrrp-only]   vrrp-only: the same master without any check, a
- *            reference for what the machine's own load does to the intervals
- *            --vrrp-nice N   experiment: renice the VRRP child (what keepalived's vrrp_priority does)
+ *            --variants split,split-rt,single[,vrrp-only]   vrrp-only: the same master without any
+ *            check, a reference for what the machine's own load does to the intervals; split-rt: the
+ *            split with `vrrp_rt_priority` in global_defs, as an operator wanting the guarantee would
+ *            --rt-priority N   the vrrp_rt_priority of split-rt (50)
+ *            --vrrp-nice N   `vrrp_priority N` in global_defs of every variant
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -44,10 +46,11 @@ const VRID = 51;
 const ADVERT_MS = 100;
 const TOLERANCE_MS = 2;
 
-type Variant = 'split' | 'single' | 'vrrp-only';
-const VARIANTS: readonly Variant[] = ['split', 'single', 'vrrp-only'];
+type Variant = 'split' | 'split-rt' | 'single' | 'vrrp-only';
+const VARIANTS: readonly Variant[] = ['split', 'split-rt', 'single', 'vrrp-only'];
 const LABEL: Record<Variant, string> = {
   split: 'split (VRRP child + checker child)',
+  'split-rt': 'split + vrrp_rt_priority',
   single: 'single process (--single-process)',
   'vrrp-only': 'reference: VRRP only, no checks',
 };
@@ -144,14 +147,18 @@ function jsonLines(file: string): Record<string, unknown>[] {
   return out;
 }
 
-function startVigil(lab: Lab, variant: Variant, rs: number): { proc: Proc; dir: string } {
+function startVigil(lab: Lab, variant: Variant, rs: number, o: { rtPriority: number; vrrpNice?: number }): { proc: Proc; dir: string } {
   const dir = lab.folder(`vigil-${variant}`);
   const file = join(dir, 'keepalived.conf');
   // the VRRP instance (with its global_defs) and benchConf's virtual servers (without its own global_defs)
   const lvs = variant === 'vrrp-only' ? '' : benchConf(rs).replace(/^global_defs \{[^}]*\}\n/, '');
-  writeFileSync(file, keepalivedConf('dir1', { vrid: VRID, priority: 150, vips: [`${VIP}/24`], version: 3, advertIntS: ADVERT_MS / 1000 }) + lvs);
+  // the process keywords an operator would add to global_defs (applied by each child, src/daemon/process-tuning.ts)
+  const tuning = [...(variant === 'split-rt' ? [`  vrrp_rt_priority ${o.rtPriority}`] : []), ...(o.vrrpNice !== undefined ? [`  vrrp_priority ${o.vrrpNice}`] : [])];
+  const vrrp = keepalivedConf('dir1', { vrid: VRID, priority: 150, vips: [`${VIP}/24`], version: 3, advertIntS: ADVERT_MS / 1000 }).replace(/^global_defs \{\n/, (m) => m + tuning.map((l) => `${l}\n`).join(''));
+  writeFileSync(file, vrrp + lvs);
   const vigil = [process.execPath, join(root, 'bin/vigil.js'), 'run', '-f', file, '--socket', join(dir, 'vigil.sock'), '--log-format', 'json', '--log-level', 'info'];
   if (variant === 'single') vigil.push('--single-process');
+  if (tuning.length > 0) process.stderr.write(`isolation: ${variant}: global_defs gets ${tuning.map((l) => l.trim()).join(', ')}\n`);
   const env: NodeJS.ProcessEnv = { ...process.env, VIGIL_IPVS: 'memory' };
   delete env['NODE_OPTIONS']; // no TypeScript loader in the daemon: it runs dist/
   delete env['VIGIL_SINGLE_PROCESS'];
@@ -162,23 +169,7 @@ async function holds(lab: Lab, node: string): Promise<boolean> {
   return (await lab.execOk(node, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'])).includes(` ${VIP}/`);
 }
 
-/**
- * An experiment, not a vigil feature: sets the nice value of the `kind` child of the supervisor
- * `pid` (as keepalived's vrrp_priority would; vigil does not act on it yet).
- */
-function renice(pid: number, kind: string, nice: number): void {
-  for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
-    const argv = readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0');
-    if (argv.at(-2)?.endsWith('child.js') && argv.at(-1) === kind) {
-      os.setPriority(Number(c), nice);
-      process.stderr.write(`isolation: EXPERIMENT: ${kind} child (pid ${c}) set to nice ${nice}\n`);
-      return;
-    }
-  }
-  process.stderr.write(`isolation: no ${kind} child to renice (single process?)\n`);
-}
-
-async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number; vrrpNice?: number }): Promise<Figures> {
+async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number; rtPriority: number; vrrpNice?: number }): Promise<Figures> {
   const teardowns: (() => unknown)[] = [];
   const lab = await createLab({ teardown: (fn) => teardowns.push(fn) }, { nodes: ['dir1', 'dir2'] });
   try {
@@ -198,7 +189,7 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
     // peer's receive path (a per-CPU backlog shared with dir1's loopback traffic) and the bridge
     const egress = await lab.capture('dir1', 'eth0', { filter: ['vrrp'], name: 'egress' });
     // vigil first, so that it is master before the backup starts: every later takeover is spurious
-    const v = startVigil(lab, variant, o.rs);
+    const v = startVigil(lab, variant, o.rs, o);
     await waitFor(() => holds(lab, 'dir1'), { desc: 'vigil master', timeoutMs: 30_000, intervalMs: 100 });
     const backup = startKeepalived(lab, 'dir2', { vrid: VRID, priority: 100, vips: [`${VIP}/24`], version: 3, advertIntS: ADVERT_MS / 1000 });
     const backupMasterLines = () => (backup.proc.stderr() + readFileSync(backup.proc.stdoutPath, 'utf8')).split('\n').filter((l) => l.includes('Entering MASTER STATE')).length;
@@ -206,7 +197,8 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
       if (!v.proc.running) throw new Error(`vigil exited:\n${v.proc.stderr().slice(-3000)}`);
       return jsonLines(v.proc.stderrPath).some((l) => l['op'] === 'start' && typeof l['pids'] === 'object');
     }, { desc: 'vigil started (checker programmed)', timeoutMs: 600_000, intervalMs: 500 });
-    if (o.vrrpNice !== undefined) renice(v.proc.pid, 'vrrp', o.vrrpNice);
+    const tuned = jsonLines(v.proc.stderrPath).filter((l) => l['op'] === 'process.tuning').map((l) => `${String(l['child'])}: ${String(l['msg'])}`);
+    for (const l of tuned) process.stderr.write(`isolation: ${variant}: ${l}\n`);
     process.stderr.write(`isolation: ${variant}: master, checker running; warm-up ${o.warmupS} s\n`);
     await sleep(o.warmupS * 1000);
 
@@ -305,11 +297,12 @@ function outsidePct(f: Figures): number {
   return (100 * f.outside) / Math.max(1, f.intervals.length);
 }
 
-/** The side-by-side table: split first, single process second, ratio single / split. */
+/** The side-by-side table: split (and split + rt) first, single process next, ratio single / split. */
 export function table(rows: readonly Figures[]): string {
   const split = rows.find((r) => r.variant === 'split');
+  const splitRt = rows.find((r) => r.variant === 'split-rt');
   const single = rows.find((r) => r.variant === 'single');
-  const cols = [split, single].filter((r): r is Figures => r !== undefined);
+  const cols = [split, splitRt, single].filter((r): r is Figures => r !== undefined);
   const line: [string, (f: Figures) => string, ((f: Figures) => number) | undefined][] = [
     ['window (s)', (f) => fmt(f.windowS, 0), undefined],
     ['master adverts on the wire', (f) => String(f.adverts), undefined],
@@ -352,12 +345,14 @@ async function main(): Promise<void> {
       rs: { type: 'string', default: '10000' },
       variants: { type: 'string', default: 'split,single' },
       'vrrp-nice': { type: 'string' },
+      'rt-priority': { type: 'string', default: '50' },
     },
   });
   const o = {
     durationS: parseDuration(values.duration),
     warmupS: parseDuration(values.warmup),
     rs: Number(values.rs),
+    rtPriority: Number(values['rt-priority']),
     ...(values['vrrp-nice'] !== undefined ? { vrrpNice: Number(values['vrrp-nice']) } : {}),
   };
   const variants = values.variants.split(',').map((x) => {
@@ -377,7 +372,8 @@ async function main(): Promise<void> {
   console.log(`# ${started.toISOString()} — nproc ${cpu.length}, ${cpu[0]?.model ?? '?'}, Linux ${kernel}, node ${process.version}; ${o.durationS} s measured per variant after ${o.warmupS} s warm-up`);
   console.log('# Bed: namespace lab; vigil master (priority 150, VIGIL_IPVS=memory: the host kernel has no IPVS) and nginx in dir1, keepalived backup (priority 100) in dir2, tcpdump on the bridge.');
   console.log('# The machine is shared: the load averages below include other work, and so do the intervals.');
-  if (o.vrrpNice !== undefined) console.log(`# EXPERIMENT: the VRRP child was reniced to ${o.vrrpNice} by the benchmark (vigil itself does not act on vrrp_priority yet).`);
+  if (variants.includes('split-rt')) console.log(`# split + vrrp_rt_priority: the same split with \`vrrp_rt_priority ${o.rtPriority}\` in global_defs (the VRRP child's main thread runs SCHED_RR; RLIMIT_RTTIME vigil's default 200 ms).`);
+  if (o.vrrpNice !== undefined) console.log(`# Every variant has \`vrrp_priority ${o.vrrpNice}\` in global_defs (nice of the VRRP child; not applied with vrrp_rt_priority, as keepalived).`);
   console.log('');
   console.log(table(rows));
   console.log('');
@@ -387,6 +383,7 @@ async function main(): Promise<void> {
     ...(o.rs !== 10_000 ? [`--rs ${o.rs}`] : []),
     ...(values.variants !== 'split,single' ? [`--variants ${values.variants}`] : []),
     ...(o.vrrpNice !== undefined ? [`--vrrp-nice=${o.vrrpNice}`] : []),
+    ...(o.rtPriority !== 50 ? [`--rt-priority ${o.rtPriority}`] : []),
   ];
   console.log(`Rerun: npm run bench:isolation -- --duration ${o.durationS} --warmup ${o.warmupS}${extra.map((x) => ` ${x}`).join('')}`);
 }

@@ -11,6 +11,7 @@ import { createLogger } from '../log.js';
 import { RateLimiter } from '../util/rate-limit.js';
 import { realClock } from '../util/clock.js';
 import { CHILD_ENGINES, type ChildEngine } from './child-engine.js';
+import { ProcessTuner, tuningFor } from './process-tuning.js';
 import { CHILD_KINDS, type ChildKind, type ChildMessage, type ParentMessage, isReject, parseParentMessage } from './ipc.js';
 
 /** Exit codes of a child, read by the supervisor's log. */
@@ -33,6 +34,7 @@ function main(): void {
   const limiter = new RateLimiter(realClock, 10_000);
   let log: Logger | undefined;
   let engine: ChildEngine | undefined;
+  let tuner: ProcessTuner | undefined;
   let stopping: Promise<void> | undefined;
   let starting = false;
   let stopAfterStart: string | undefined;
@@ -81,6 +83,11 @@ function main(): void {
         }
         // A SIGTERM that arrived while starting stops the engine now that it exists.
         if (stopAfterStart !== undefined) return stop(stopAfterStart);
+        // keepalived's <kind>_priority / _rt_priority / _rlimit_rttime / _no_swap, once the engine runs
+        if (kind === 'vrrp' || kind === 'checker') {
+          tuner = new ProcessTuner(kind, log);
+          tuner.apply(tuningFor(kind, m.config.globalDefs));
+        }
         send({ t: 'ready' });
         return;
       }
@@ -104,6 +111,8 @@ function main(): void {
                   : m.op === 'control'
                     ? await (engine.control ? engine.control(m.method, m.params) : Promise.reject(new Error(`the ${kind} child has no method '${m.method}'`)))
                     : await engine.reload(m.config);
+          // keepalived re-applies the process priorities on reload (start_vrrp / start_check)
+          if (m.op === 'reload') tuner?.apply(tuningFor(kind as 'vrrp' | 'checker', m.config.globalDefs));
           send({ t: 'reply', id: m.id, ok: true, result });
         } catch (err) {
           send({ t: 'reply', id: m.id, ok: false, error: (err as Error).message });

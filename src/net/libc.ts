@@ -244,3 +244,85 @@ export function getsockname(fd: number): Buffer {
   check('getsockname', sockc.getsockname(fd, b, len));
   return b.subarray(0, len[0]);
 }
+
+// ---- Process scheduling (src/daemon/process-tuning.ts): keepalived's *_priority, *_rt_priority, *_rlimit_rttime, *_no_swap.
+
+/** sched.h policies; SCHED_RESET_ON_FORK keeps scripts a child runs off the realtime class (keepalived sets it too). */
+export const SCHED_OTHER = 0;
+export const SCHED_RR = 2;
+export const SCHED_RESET_ON_FORK = 0x40000000;
+/** sys/resource.h */
+export const PRIO_PROCESS = 0;
+export const RLIMIT_RTTIME = 15;
+/** sys/mman.h; MCL_ONFAULT (Linux 4.4) locks pages as they are touched instead of populating every mapping. */
+export const MCL_CURRENT = 1;
+export const MCL_FUTURE = 2;
+export const MCL_ONFAULT = 4;
+
+const schedc = {
+  setscheduler: lib.func('int sched_setscheduler(int pid, int policy, const void *param)'),
+  getscheduler: lib.func('int sched_getscheduler(int pid)'),
+  getparam: lib.func('int sched_getparam(int pid, _Out_ void *param)'),
+  setpriority: lib.func('int setpriority(int which, unsigned int who, int prio)'),
+  getpriority: lib.func('int getpriority(int which, unsigned int who)'),
+  setrlimit: lib.func('int setrlimit(int resource, const void *rlim)'),
+  getrlimit: lib.func('int getrlimit(int resource, _Out_ void *rlim)'),
+  mlockall: lib.func('int mlockall(int flags)'),
+  munlockall: lib.func('int munlockall()'),
+};
+
+/** sched_setscheduler(2) of thread `tid` (0: the calling thread). */
+export function schedSetscheduler(tid: number, policy: number, priority: number): void {
+  const p = Buffer.alloc(4);
+  p.writeInt32LE(priority);
+  check(`sched_setscheduler(${tid}, ${policy & ~SCHED_RESET_ON_FORK}, ${priority})`, schedc.setscheduler(tid, policy, p));
+}
+
+/** The policy (SCHED_RESET_ON_FORK masked off) and realtime priority of thread `tid`. */
+export function schedGet(tid: number): { policy: number; priority: number } {
+  const policy = check(`sched_getscheduler(${tid})`, schedc.getscheduler(tid)) & ~SCHED_RESET_ON_FORK;
+  const p = Buffer.alloc(4);
+  check(`sched_getparam(${tid})`, schedc.getparam(tid, p));
+  return { policy, priority: p.readInt32LE() };
+}
+
+/** setpriority(2) PRIO_PROCESS: on Linux, the nice value of thread `tid` (0: the calling thread). */
+export function setNice(tid: number, nice: number): void {
+  check(`setpriority(PRIO_PROCESS, ${tid}, ${nice})`, schedc.setpriority(PRIO_PROCESS, tid, nice));
+}
+
+/** getpriority(2) PRIO_PROCESS: the nice value of thread `tid` (-1 is a valid answer, hence the errno dance). */
+export function getNice(tid: number): number {
+  const before = koffi.errno();
+  koffi.errno(0);
+  const n = Number(schedc.getpriority(PRIO_PROCESS, tid));
+  const e = koffi.errno();
+  koffi.errno(before);
+  if (n === -1 && e !== 0) throw new SysError(`getpriority(PRIO_PROCESS, ${tid})`, e, ERRNO_NAMES.get(e) ?? `E${e}`);
+  return n;
+}
+
+/** setrlimit(2) with soft and hard limits (RLIM_INFINITY: 2^64 − 1). */
+export function setRlimit(resource: number, soft: bigint, hard: bigint): void {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64LE(soft, 0);
+  b.writeBigUInt64LE(hard, 8);
+  check(`setrlimit(${resource}, ${soft}, ${hard})`, schedc.setrlimit(resource, b));
+}
+
+/** getrlimit(2): [soft, hard]. */
+export function getRlimit(resource: number): [bigint, bigint] {
+  const b = Buffer.alloc(16);
+  check(`getrlimit(${resource})`, schedc.getrlimit(resource, b));
+  return [b.readBigUInt64LE(0), b.readBigUInt64LE(8)];
+}
+
+/** mlockall(2). */
+export function mlockall(flags: number): void {
+  check(`mlockall(${flags})`, schedc.mlockall(flags));
+}
+
+/** munlockall(2). */
+export function munlockall(): void {
+  check('munlockall', schedc.munlockall());
+}

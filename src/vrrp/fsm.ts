@@ -102,6 +102,20 @@ export function masterDownMs(version: 2 | 3, priority: number, masterAdvertIntMs
   return adverts * masterAdvertIntMs + skewMs(version, priority, masterAdvertIntMs);
 }
 
+/**
+ * When the advert after the one sent now is due: on a grid of `advertIntMs` from the one that was
+ * due (`scheduled`), not from `now`, so a timer that fires late never pushes the later adverts
+ * back (keepalived re-arms from the time it sent, time_now + adver_int, and drifts). After a stall
+ * longer than an interval the missed slots are skipped, never sent as a burst: the result is the
+ * first slot after `now`. Without a schedule (first advert of a new master) the grid starts at `now`.
+ */
+export function nextAdvertDue(scheduled: number | undefined, now: number, advertIntMs: number): number {
+  if (scheduled === undefined || !(advertIntMs > 0)) return now + advertIntMs;
+  const next = scheduled + advertIntMs;
+  if (next > now) return next;
+  return scheduled + (Math.floor((now - scheduled) / advertIntMs) + 1) * advertIntMs;
+}
+
 /** The state before `startup`. */
 export function initialState(cfg: FsmConfig, priority: number, now: number): FsmState {
   return { phase: 'INIT', priority, masterAdvertIntMs: cfg.advertIntMs, timers: {}, since: now };
@@ -131,7 +145,7 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
       return shutdown(s, now);
     case 'advertTimer':
       if (s.phase !== 'MASTER') return { state: s, actions: [] };
-      return { state: { ...s, timers: { advert: now + cfg.advertIntMs } }, actions: [{ type: 'sendAdvert', priority: s.priority }] };
+      return { state: { ...s, timers: { advert: nextAdvertDue(s.timers.advert, now, cfg.advertIntMs) } }, actions: [{ type: 'sendAdvert', priority: s.priority }] };
     case 'masterDownTimer':
       if (s.phase !== 'BACKUP') return { state: s, actions: [] };
       if (s.adopting && s.downCause === undefined) return becomeMaster(cfg, s, now, `adopted VIPs left by a previous run; no higher-priority master heard in ${fmt(masterDownMs(cfg.version, s.priority, s.masterAdvertIntMs, cfg.downTimerAdverts))} (master_down_interval)`);
