@@ -19,7 +19,10 @@ t.test('track_script: failure and hang move the VIP away, never two runs at once
   const ok = lab.path('ok');
   const hang = lab.path('hang');
   writeFileSync(ok, '');
-  const script = `#!/bin/sh\n# vigil-test-chk\n[ -e ${hang} ] && exec sleep 30\n[ -e ${ok} ]\n`;
+  // the hang is a sleep of a duration no other test uses: pgrep sees the whole host (a network
+  // namespace has no pid namespace), and the health tests run `sleep 30` children in parallel
+  const HANG = `sleep 29.${String(process.pid).padStart(7, '0')}`;
+  const script = `#!/bin/sh\n# vigil-test-chk\n[ -e ${hang} ] && exec ${HANG}\n[ -e ${ok} ]\n`;
   const sh = lab.path('chk.sh');
   writeFileSync(sh, script, { mode: 0o755 });
   const conf1 = [
@@ -41,7 +44,7 @@ t.test('track_script: failure and hang move the VIP away, never two runs at once
   const t0 = Date.now();
   let moved = false;
   while (Date.now() - t0 < 10000) {
-    const ps = await lab.exec('dir1', ['pgrep', '-c', '-f', `sleep 30`]);
+    const ps = await lab.exec('dir1', ['pgrep', '-c', '-f', HANG]);
     most = Math.max(most, Number(ps.stdout.trim() || 0));
     if (await holds(lab, 'dir2', VIP)) {
       moved = true;
@@ -54,7 +57,7 @@ t.test('track_script: failure and hang move the VIP away, never two runs at once
   rmSync(hang);
   await waitFor(() => holds(lab, 'dir1', VIP), { desc: 'recovered after the hang', timeoutMs: 12000, intervalMs: 100 });
   await sleep(1500);
-  const left = await lab.exec('dir1', ['pgrep', '-c', '-f', `sleep 30`]);
+  const left = await lab.exec('dir1', ['pgrep', '-c', '-f', HANG]);
   t.equal(left.stdout.trim(), '0', 'no hung script left behind');
 });
 
