@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { REPO, repoScenario } from '../ipvs/fixtures/scenario.js';
 import { describeUmlFailure, runUmlForTest } from '../lab/uml.js';
-import { scenarioResult, scenarioTextOrEmpty } from '../lab/uml-results.js';
+import { scenarioResult, phaseTimes, scenarioTextOrEmpty } from '../lab/uml-results.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
 process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -29,15 +29,7 @@ const res = await runUmlForTest(t, {
 const s = scenarioResult(res, 'daemon-e2e');
 /** A file the scenario wrote; '' when it wrote none (the first test then says why the run failed). */
 const file = (f: string): string => scenarioTextOrEmpty(s, f);
-const phases = new Map(
-  file('phases')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [name, ns] = l.split(' ');
-      return [name!, Number(ns) / 1e6] as const;
-    }),
-);
+const phases = phaseTimes(file('phases'));
 const at = (p: string): number => phases.get(p) ?? Number.NaN;
 interface Req {
   ms: number;

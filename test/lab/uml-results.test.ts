@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { collectResult, describeUmlFailure, scenarioResult, scenarioText, scenarioTextOrEmpty } from './uml-results.js';
+import { collectResult, describeUmlFailure, scenarioResult, phaseTimes, scenarioText, scenarioTextOrEmpty } from './uml-results.js';
 
 t.test('a guest that wrote nothing: not ok, the reason, and empty files instead of a crash', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'vigil-uml-results-'));
@@ -22,4 +22,10 @@ t.test('a guest that wrote nothing: not ok, the reason, and empty files instead 
   writeFileSync(join(work, 'out', 'daemon-e2e', 'phases'), 'end 1\n');
   const s2 = scenarioResult(collectResult(work, ['daemon-e2e'], 'u1', { code: 0, signal: null, timedOut: false, startedAt: 0, totalMs: 1 }), 'daemon-e2e');
   t.equal(scenarioTextOrEmpty(s2, 'phases'), 'end 1\n');
+});
+
+t.test('phaseTimes: milliseconds by phase, in order, blank lines ignored', async (t) => {
+  const phases = phaseTimes('start 1000000000\ndrain 2500000000\n\n');
+  t.same([...phases], [['start', 1000], ['drain', 2500]]);
+  t.notOk(phases.has('never'));
 });

@@ -153,3 +153,19 @@ export function scenarioText(s: UmlScenarioResult, file: string): string {
 export function scenarioTextOrEmpty(s: UmlScenarioResult, file: string): string {
   return s.files.get(file)?.toString('utf8') ?? '';
 }
+
+/**
+ * A scenario's `phases` file (lines `NAME NANOSECONDS`, the guest's `date +%s%N`) as milliseconds
+ * by phase name, in the order they happened.
+ */
+export function phaseTimes(text: string): ReadonlyMap<string, number> {
+  return new Map(
+    text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const [name, ns] = l.split(' ');
+        return [name!, Number(ns) / 1e6] as const;
+      }),
+  );
+}
