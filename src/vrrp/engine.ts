@@ -7,7 +7,7 @@ import { PacketSender } from '../net/packet-socket.js';
 import { type AddrInfo, KernelRtnl, type LinkInfo, type Rtnl, SCOPES } from '../net/rtnl.js';
 import { type ReceivedPacket, VrrpSocket } from '../net/vrrp-socket.js';
 import { RTM_DELROUTE, RTM_DELRULE, RTM_NEWROUTE, RTM_NEWRULE, routeMessage, routeWords, ruleMessage, ruleWords, unsupported } from '../net/routes.js';
-import { type Clock, realClock } from '../util/clock.js';
+import { type Clock, preciseClock, realClock } from '../util/clock.js';
 import { ScriptQueue, runScript, splitCommand } from '../util/command.js';
 import { RateLimiter } from '../util/rate-limit.js';
 import { defaultRunAs, resolveRunAs } from '../util/users.js';
@@ -108,6 +108,8 @@ interface Inst {
 export interface EngineDeps {
   readonly log: Logger;
   readonly clock?: Clock;
+  /** The runners' timers (adverts, master down); default: preciseClock() with the real clock, else `clock`. */
+  readonly timerClock?: Clock;
   readonly rtnl?: Rtnl;
   /** Opens IPVS for lvs_sync_daemon (default: the generic-netlink driver, opened only when configured). */
   readonly ipvs?: IpvsOpener;
@@ -125,6 +127,7 @@ export class VrrpEngine {
   private readonly senders = new Map<string, PacketSender>();
   private readonly limiter: RateLimiter;
   private readonly clock: Clock;
+  private readonly timerClock: Clock;
   private links = new Map<string, LinkInfo>();
   private readonly trackers = new Map<string, ScriptTracker>();
   private readonly files = new Map<string, FileTracker>();
@@ -148,6 +151,7 @@ export class VrrpEngine {
     private readonly deps: EngineDeps,
   ) {
     this.clock = deps.clock ?? realClock;
+    this.timerClock = deps.timerClock ?? (deps.clock === undefined ? preciseClock() : deps.clock);
     this.scripts = new Map(config.vrrpScripts.map((x) => [x.name, x]));
     this.trackFiles = new Map(config.trackFiles.map((x) => [x.name, x]));
     this.limiter = new RateLimiter(this.clock, 10_000);
@@ -338,7 +342,7 @@ export class VrrpEngine {
       },
       vi.priority,
       {
-        clock: this.clock,
+        clock: this.timerClock,
         send,
         announcer,
         vips: {
