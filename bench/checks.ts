@@ -41,26 +41,15 @@ function rsAddr(i: number): string {
 }
 
 /** keepalived.conf with ceil(RS/100) TUN virtual servers (port 8080, as TUN needs the same port on both sides) of 100 HTTP_GET real servers each. */
-export function benchConf(n: number): string {
+export function benchConf(n: number, check: 'http' | 'tcp' = 'http'): string {
   const out = ['global_defs {', '  router_id bench', '}', ''];
+  const probe =
+    check === 'http'
+      ? ['    HTTP_GET {', '      url {', '        path /', '        status_code 200', '      }', '      connect_timeout 3', '      retry 1', '      delay_before_retry 1', '    }']
+      : ['    TCP_CHECK {', '      connect_timeout 3', '      retry 1', '      delay_before_retry 1', '    }'];
   for (let v = 0; v * PER_VS < n; v++) {
     out.push(`virtual_server 10.${20 + Math.floor(v / 250)}.${v % 250}.1 8080 {`, '  delay_loop 1', '  lb_algo wrr', '  lb_kind TUN', '  protocol TCP');
-    for (let i = v * PER_VS; i < Math.min(n, (v + 1) * PER_VS); i++) {
-      out.push(
-        `  real_server ${rsAddr(i)} 8080 {`,
-        '    weight 1',
-        '    HTTP_GET {',
-        '      url {',
-        '        path /',
-        '        status_code 200',
-        '      }',
-        '      connect_timeout 3',
-        '      retry 1',
-        '      delay_before_retry 1',
-        '    }',
-        '  }',
-      );
-    }
+    for (let i = v * PER_VS; i < Math.min(n, (v + 1) * PER_VS); i++) out.push(`  real_server ${rsAddr(i)} 8080 {`, '    weight 1', ...probe, '  }');
     out.push('}', '');
   }
   return out.join('\n');

@@ -2,16 +2,21 @@
  * Load-isolation benchmark (issue 7): does checker load delay VRRP adverts? A vigil master
  * (VRRPv3, advert_int 0.1) runs beside ~10,000 checks a second, and its adverts are timed on the
  * wire; then the same with both engines forced into one process (--single-process), to show
- * what the process split buys.
+ * what the process split buys; and keepalived as the master beside the same load, for the same
+ * figures from keepalived.
  *
  * Bed: the namespace lab (test/lab/netns.ts), two nodes on a bridge.
  *   dir1  vigil, priority 150: vrrp_instance VI_51 + N real servers (bench/checks.ts's benchConf:
- *         HTTP_GET, a new connection per check, delay_loop 1) on 127.1.x.y:8080, answered by one
- *         nginx in dir1 that logs `$server_addr $msec` per request (checks/s from the servers' side).
+ *         HTTP_GET or TCP_CHECK, a new connection per check, delay_loop 1) on 127.1.x.y:8080,
+ *         answered by one nginx in dir1 (its stub_status counts the connections: checks/s from the
+ *         servers' side; its access log the HTTP requests and the real servers checked).
  *         The host kernel has no IPVS: the checker runs with VIGIL_IPVS=memory (in-memory table,
  *         logged loudly at start), so checks, verdicts, director and reconciler all run for real.
  *   dir2  keepalived, priority 100, VRRP only: the backup that must never become master.
  *   sw    tcpdump on br0: every advert with its kernel timestamp.
+ * Variant `keepalived` swaps the roles: keepalived (priority 150, the same process keywords as
+ * split-rt) is the master in dir2, and vigil (split-rt, with the checks) the backup in dir1 that
+ * must never take over while its checker is loaded.
  * Measured over the window (after a warm-up): intervals between consecutive adverts of the master
  *   (on the bridge, and at the master's eth0 where its kernel sends them)
  * (distribution and deviation from 100 ms), adverts sent by the backup and MASTER transitions
@@ -21,10 +26,12 @@
  *   npm run bench:isolation                           (10 minutes per variant, as the issue asks)
  *   npm run bench:isolation -- --duration 60          (development)
  *   options: --duration SECONDS  --warmup SECONDS (20)  --rs N (10000)
- *            --variants split,split-rt,single[,vrrp-only]   vrrp-only: the same master without any
- *            check, a reference for what the machine's own load does to the intervals; split-rt: the
- *            split with `vrrp_rt_priority` in global_defs, as an operator wanting the guarantee would
- *            --rt-priority N   the vrrp_rt_priority of split-rt (50)
+ *            --check http|tcp   HTTP_GET (default) or TCP_CHECK in every real server
+ *            --variants split,split-rt,single[,keepalived][,vrrp-only]   vrrp-only: the same master
+ *            without any check, a reference for what the machine's own load does to the intervals;
+ *            split-rt: the split with `vrrp_rt_priority` in global_defs, as an operator wanting the
+ *            guarantee would; keepalived: see above
+ *            --rt-priority N   the vrrp_rt_priority of split-rt and keepalived (50)
  *            --vrrp-nice N   `vrrp_priority N` in global_defs of every variant
  */
 import { execFileSync } from 'node:child_process';
@@ -46,14 +53,19 @@ const VRID = 51;
 const ADVERT_MS = 100;
 const TOLERANCE_MS = 2;
 
-type Variant = 'split' | 'split-rt' | 'single' | 'vrrp-only';
-const VARIANTS: readonly Variant[] = ['split', 'split-rt', 'single', 'vrrp-only'];
+type Variant = 'split' | 'split-rt' | 'single' | 'vrrp-only' | 'keepalived';
+const VARIANTS: readonly Variant[] = ['split', 'split-rt', 'single', 'vrrp-only', 'keepalived'];
 const LABEL: Record<Variant, string> = {
   split: 'split (VRRP child + checker child)',
   'split-rt': 'split + vrrp_rt_priority',
   single: 'single process (--single-process)',
   'vrrp-only': 'reference: VRRP only, no checks',
+  keepalived: 'keepalived master, vigil (split + rt) backup under the load',
 };
+/** The checker in each real server: HTTP_GET (a request on a new connection) or TCP_CHECK (connect only). */
+type CheckKind = 'http' | 'tcp';
+/** nginx's stub_status (accepted connections = checks, for either kind), on loopback in dir1. */
+const STATUS_URL = 'http://127.0.0.1:8081/status';
 
 /** Load averages (1, 5, 15 min) as `uptime` shows them. */
 function loadavg(): [number, number, number] {
@@ -96,6 +108,11 @@ http {
     listen 8080 backlog=4096;
     location / { return 200 "ok\\n"; }
   }
+  server {
+    listen 127.0.0.1:8081;
+    access_log off;
+    location /status { stub_status; }
+  }
 }
 `;
 }
@@ -119,7 +136,10 @@ interface Figures {
   readonly backupMaster: number;
   readonly vigilTransitions: number;
   readonly vigilTransitionsWindow: number;
+  /** Connections nginx accepted per second (stub_status): checks of either kind. */
   readonly checksPerS: number;
+  /** HTTP requests per second in nginx's access log (HTTP_GET only). */
+  readonly httpPerS: number;
   readonly rsChecked: number;
   readonly cpuPct: number;
   readonly nginxCpuPct: number;
@@ -147,14 +167,18 @@ function jsonLines(file: string): Record<string, unknown>[] {
   return out;
 }
 
-function startVigil(lab: Lab, variant: Variant, rs: number, o: { rtPriority: number; vrrpNice?: number }): { proc: Proc; dir: string } {
+/** The global_defs process keywords of a variant (applied by each child, src/daemon/process-tuning.ts; keepalived's own for its master). */
+function tuningLines(variant: Variant, o: { rtPriority: number; vrrpNice?: number }): string[] {
+  return [...(variant === 'split-rt' || variant === 'keepalived' ? [`vrrp_rt_priority ${o.rtPriority}`] : []), ...(o.vrrpNice !== undefined ? [`vrrp_priority ${o.vrrpNice}`] : [])];
+}
+
+function startVigil(lab: Lab, variant: Variant, o: { rs: number; check: CheckKind; rtPriority: number; vrrpNice?: number; priority: number }): { proc: Proc; dir: string } {
   const dir = lab.folder(`vigil-${variant}`);
   const file = join(dir, 'keepalived.conf');
   // the VRRP instance (with its global_defs) and benchConf's virtual servers (without its own global_defs)
-  const lvs = variant === 'vrrp-only' ? '' : benchConf(rs).replace(/^global_defs \{[^}]*\}\n/, '');
-  // the process keywords an operator would add to global_defs (applied by each child, src/daemon/process-tuning.ts)
-  const tuning = [...(variant === 'split-rt' ? [`  vrrp_rt_priority ${o.rtPriority}`] : []), ...(o.vrrpNice !== undefined ? [`  vrrp_priority ${o.vrrpNice}`] : [])];
-  const vrrp = keepalivedConf('dir1', { vrid: VRID, priority: 150, vips: [`${VIP}/24`], version: 3, advertIntS: ADVERT_MS / 1000 }).replace(/^global_defs \{\n/, (m) => m + tuning.map((l) => `${l}\n`).join(''));
+  const lvs = variant === 'vrrp-only' ? '' : benchConf(o.rs, o.check).replace(/^global_defs \{[^}]*\}\n/, '');
+  const tuning = tuningLines(variant, o).map((l) => `  ${l}`);
+  const vrrp = keepalivedConf('dir1', { vrid: VRID, priority: o.priority, vips: [`${VIP}/24`], version: 3, advertIntS: ADVERT_MS / 1000 }).replace(/^global_defs \{\n/, (m) => m + tuning.map((l) => `${l}\n`).join(''));
   writeFileSync(file, vrrp + lvs);
   const vigil = [process.execPath, join(root, 'bin/vigil.js'), 'run', '-f', file, '--socket', join(dir, 'vigil.sock'), '--log-format', 'json', '--log-level', 'info'];
   if (variant === 'single') vigil.push('--single-process');
@@ -169,7 +193,15 @@ async function holds(lab: Lab, node: string): Promise<boolean> {
   return (await lab.execOk(node, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'])).includes(` ${VIP}/`);
 }
 
-async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number; rtPriority: number; vrrpNice?: number }): Promise<Figures> {
+/** Connections nginx has accepted so far (stub_status), each one a check. */
+async function accepted(lab: Lab): Promise<number> {
+  const body = await lab.execOk('dir1', ['curl', '-sS', '--max-time', '5', STATUS_URL]);
+  const m = /server accepts handled requests\s+(\d+)/.exec(body);
+  if (!m) throw new Error(`stub_status: unexpected answer ${JSON.stringify(body.slice(0, 200))}`);
+  return Number(m[1]);
+}
+
+async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number; check: CheckKind; rtPriority: number; vrrpNice?: number }): Promise<Figures> {
   const teardowns: (() => unknown)[] = [];
   const lab = await createLab({ teardown: (fn) => teardowns.push(fn) }, { nodes: ['dir1', 'dir2'] });
   try {
@@ -184,15 +216,30 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
       if (!nginx.running) throw new Error(`nginx exited: ${nginx.stderr()}`);
       return (await lab.exec('dir1', ['curl', '-sS', '--max-time', '1', 'http://127.1.1.1:8080/'])).code === 0;
     }, { desc: 'nginx answering', timeoutMs: 10_000, intervalMs: 100 });
+    // keepalived variant: keepalived (dir2) is the master and vigil (dir1, with the checks) the backup
+    const kdMaster = variant === 'keepalived';
+    const masterNode = kdMaster ? 'dir2' : 'dir1';
     const cap = await lab.capture('sw', 'br0', { filter: ['vrrp'] });
     // and where the master's kernel hands them to its interface: the send time, before the veth
     // peer's receive path (a per-CPU backlog shared with dir1's loopback traffic) and the bridge
-    const egress = await lab.capture('dir1', 'eth0', { filter: ['vrrp'], name: 'egress' });
-    // vigil first, so that it is master before the backup starts: every later takeover is spurious
-    const v = startVigil(lab, variant, o.rs, o);
-    await waitFor(() => holds(lab, 'dir1'), { desc: 'vigil master', timeoutMs: 30_000, intervalMs: 100 });
-    const backup = startKeepalived(lab, 'dir2', { vrid: VRID, priority: 100, vips: [`${VIP}/24`], version: 3, advertIntS: ADVERT_MS / 1000 });
-    const backupMasterLines = () => (backup.proc.stderr() + readFileSync(backup.proc.stdoutPath, 'utf8')).split('\n').filter((l) => l.includes('Entering MASTER STATE')).length;
+    const egress = await lab.capture(masterNode, 'eth0', { filter: ['vrrp'], name: 'egress' });
+    // the master first, so that it is master before the backup starts: every later takeover is spurious
+    const kdOpts = { vrid: VRID, vips: [`${VIP}/24`], version: 3 as const, advertIntS: ADVERT_MS / 1000, globalDefs: kdMaster ? tuningLines(variant, o) : [] };
+    let kd: { proc: Proc; dir: string } | undefined;
+    if (kdMaster) {
+      kd = startKeepalived(lab, 'dir2', { ...kdOpts, priority: 150 });
+      await waitFor(() => holds(lab, 'dir2'), { desc: 'keepalived master', timeoutMs: 30_000, intervalMs: 100 });
+    }
+    const v = startVigil(lab, variant, { ...o, priority: kdMaster ? 100 : 150 });
+    if (!kdMaster) {
+      await waitFor(() => holds(lab, 'dir1'), { desc: 'vigil master', timeoutMs: 30_000, intervalMs: 100 });
+      kd = startKeepalived(lab, 'dir2', { ...kdOpts, priority: 100 });
+    }
+    const backup = kd!;
+    const kdMasterLines = () => (backup.proc.stderr() + readFileSync(backup.proc.stdoutPath, 'utf8')).split('\n').filter((l) => l.includes('Entering MASTER STATE')).length;
+    const vigilMasterLines = () => jsonLines(v.proc.stderrPath).filter((l) => l['op'] === 'vrrp.transition' && l['to'] === 'MASTER').length;
+    // spurious: the backup entering MASTER (keepalived's log line, or vigil's transition)
+    const backupMasterLines = kdMaster ? vigilMasterLines : kdMasterLines;
     await waitFor(() => {
       if (!v.proc.running) throw new Error(`vigil exited:\n${v.proc.stderr().slice(-3000)}`);
       return jsonLines(v.proc.stderrPath).some((l) => l['op'] === 'start' && typeof l['pids'] === 'object');
@@ -205,6 +252,7 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
     const loadStart = loadavg();
     const cpu0 = cpuSeconds(v.proc.pid);
     const nginxCpu0 = cpuSeconds(nginx.pid);
+    const accepted0 = await accepted(lab);
     const backupMaster0 = backupMasterLines();
     const t0 = Date.now();
     let loadMax1 = loadStart[0];
@@ -222,24 +270,25 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
     const t1 = Date.now();
     const cpu1 = cpuSeconds(v.proc.pid);
     const nginxCpu1 = cpuSeconds(nginx.pid);
+    const accepted1 = await accepted(lab);
     const backupMaster = backupMasterLines() - backupMaster0;
     const loadEnd = loadavg();
     await sleep(1500); // nginx flushes its log every second
 
     const ads = vrrpAdverts(await cap.packets(), VRID);
-    const out = vrrpAdverts(await egress.packets(), VRID).filter((a) => a.ip?.src === lab.node('dir1').ipv4 && a.tsMs >= t0 && a.tsMs <= t1 && a.vrrp.priority > 0);
+    const out = vrrpAdverts(await egress.packets(), VRID).filter((a) => a.ip?.src === lab.node(masterNode).ipv4 && a.tsMs >= t0 && a.tsMs <= t1 && a.vrrp.priority > 0);
     const egressDeviations = out
       .slice(1)
       .map((a, i) => Math.abs(a.tsMs - out[i]!.tsMs - ADVERT_MS))
       .sort((a, b) => a - b);
-    const d1 = lab.node('dir1').ipv4;
-    const d2 = lab.node('dir2').ipv4;
-    const master = ads.filter((a) => a.ip?.src === d1 && a.tsMs >= t0 && a.tsMs <= t1 && a.vrrp.priority > 0);
+    const masterIp = lab.node(masterNode).ipv4;
+    const backupIp = lab.node(kdMaster ? 'dir1' : 'dir2').ipv4;
+    const master = ads.filter((a) => a.ip?.src === masterIp && a.tsMs >= t0 && a.tsMs <= t1 && a.vrrp.priority > 0);
     const intervals = master.slice(1).map((a, i) => a.tsMs - master[i]!.tsMs);
     const deviations = intervals.map((x) => Math.abs(x - ADVERT_MS)).sort((a, b) => a - b);
     intervals.sort((a, b) => a - b);
-    const backupAdverts = ads.filter((a) => a.ip?.src === d2 && a.tsMs >= t0 && a.tsMs <= t1).length;
-    const backupAdvertsRun = ads.filter((a) => a.ip?.src === d2).length;
+    const backupAdverts = ads.filter((a) => a.ip?.src === backupIp && a.tsMs >= t0 && a.tsMs <= t1).length;
+    const backupAdvertsRun = ads.filter((a) => a.ip?.src === backupIp).length;
     const trans = jsonLines(v.proc.stderrPath).filter((l) => l['op'] === 'vrrp.transition');
     const vigilTransitionsWindow = trans.filter((l) => Number(l['time']) >= t0 && Number(l['time']) <= t1).length;
     for (const l of trans) process.stderr.write(`isolation: ${variant}: vigil ${String(l['from'])} → ${String(l['to'])} at t0${Number(l['time']) - t0 >= 0 ? '+' : ''}${((Number(l['time']) - t0) / 1000).toFixed(1)} s: ${String(l['reason'])}\n`);
@@ -267,8 +316,9 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
       backupMaster,
       vigilTransitions: trans.length,
       vigilTransitionsWindow,
-      checksPerS: checks / windowS,
-      rsChecked: rsSeen.size,
+      checksPerS: (accepted1 - accepted0 - 1) / windowS,
+      httpPerS: checks / windowS,
+      rsChecked: o.check === 'http' ? rsSeen.size : Number.NaN,
       cpuPct: ((cpu1 - cpu0) / windowS) * 100,
       nginxCpuPct: ((nginxCpu1 - nginxCpu0) / windowS) * 100,
       loadStart,
@@ -302,6 +352,7 @@ export function table(rows: readonly Figures[]): string {
   const split = rows.find((r) => r.variant === 'split');
   const splitRt = rows.find((r) => r.variant === 'split-rt');
   const single = rows.find((r) => r.variant === 'single');
+  const kd = rows.find((r) => r.variant === 'keepalived');
   const cols = [split, splitRt, single].filter((r): r is Figures => r !== undefined);
   const line: [string, (f: Figures) => string, ((f: Figures) => number) | undefined][] = [
     ['window (s)', (f) => fmt(f.windowS, 0), undefined],
@@ -316,18 +367,38 @@ export function table(rows: readonly Figures[]): string {
     ['spurious: backup → MASTER in window', (f) => String(f.backupMaster), (f) => f.backupMaster],
     ['backup adverts: in window / whole run', (f) => `${f.backupAdverts} / ${f.backupAdvertsRun}`, (f) => f.backupAdverts],
     ['vigil transitions: in window / whole run (start: 2)', (f) => `${f.vigilTransitionsWindow} / ${f.vigilTransitions}`, undefined],
-    ['checks/s (nginx side)', (f) => fmt(f.checksPerS, 0), (f) => f.checksPerS],
-    ['real servers checked in window', (f) => String(f.rsChecked), undefined],
+    ['checks/s (connections nginx accepted)', (f) => fmt(f.checksPerS, 0), (f) => f.checksPerS],
+    ['of which HTTP requests/s (access log)', (f) => fmt(f.httpPerS, 0), undefined],
+    ['real servers checked in window (HTTP_GET)', (f) => (Number.isNaN(f.rsChecked) ? 'n/a' : String(f.rsChecked)), undefined],
     ['CPU, % of one core: vigil / nginx', (f) => `${fmt(f.cpuPct, 0)} / ${fmt(f.nginxCpuPct, 0)}`, (f) => f.cpuPct],
     ['load average at start (1/5/15 min)', (f) => f.loadStart.map((x) => x.toFixed(2)).join(' '), undefined],
     ['load average at end; max 1-min', (f) => `${f.loadEnd.map((x) => x.toFixed(2)).join(' ')}; ${f.loadMax1.toFixed(2)}`, undefined],
   ];
   const withRatio = split !== undefined && single !== undefined;
   const ref = rows.find((r) => r.variant === 'vrrp-only');
-  const head = ['', ...cols.map((c) => LABEL[c.variant]), ...(withRatio ? ['single / split'] : []), ...(ref ? [LABEL['vrrp-only']] : [])];
+  // vigil's best split beside keepalived's master under the same load
+  const vs = splitRt ?? split;
+  const withKd = kd !== undefined && vs !== undefined;
+  const head = [
+    '',
+    ...cols.map((c) => LABEL[c.variant]),
+    ...(withRatio ? ['single / split'] : []),
+    ...(kd ? [LABEL.keepalived] : []),
+    ...(withKd ? [`${vs.variant} / keepalived`] : []),
+    ...(ref ? [LABEL['vrrp-only']] : []),
+  ];
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const [name, show, num] of line)
-    out.push(`| ${[name, ...cols.map(show), ...(withRatio ? [num ? ratio(num(single), num(split)) : ''] : []), ...(ref ? [show(ref)] : [])].join(' | ')} |`);
+    out.push(
+      `| ${[
+        name,
+        ...cols.map(show),
+        ...(withRatio ? [num ? ratio(num(single), num(split)) : ''] : []),
+        ...(kd ? [show(kd)] : []),
+        ...(withKd ? [num ? ratio(num(vs), num(kd)) : ''] : []),
+        ...(ref ? [show(ref)] : []),
+      ].join(' | ')} |`,
+    );
   return out.join('\n');
 }
 
@@ -344,11 +415,14 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '20' },
       rs: { type: 'string', default: '10000' },
       variants: { type: 'string', default: 'split,single' },
+      check: { type: 'string', default: 'http' },
       'vrrp-nice': { type: 'string' },
       'rt-priority': { type: 'string', default: '50' },
     },
   });
+  if (values.check !== 'http' && values.check !== 'tcp') throw new Error(`--check: '${values.check}' is not http or tcp`);
   const o = {
+    check: values.check as CheckKind,
     durationS: parseDuration(values.duration),
     warmupS: parseDuration(values.warmup),
     rs: Number(values.rs),
@@ -360,7 +434,8 @@ async function main(): Promise<void> {
     return x as Variant;
   });
   const started = new Date();
-  process.stderr.write(`isolation: ${o.rs} real servers (HTTP_GET, delay_loop 1), VRRPv3 advert_int 0.1, ${o.durationS} s per variant after ${o.warmupS} s warm-up: ${variants.join(', ')}\n`);
+  const checkName = o.check === 'http' ? 'HTTP_GET' : 'TCP_CHECK';
+  process.stderr.write(`isolation: ${o.rs} real servers (${checkName}, delay_loop 1), VRRPv3 advert_int 0.1, ${o.durationS} s per variant after ${o.warmupS} s warm-up: ${variants.join(', ')}\n`);
   const rows: Figures[] = [];
   for (const variant of variants) {
     rows.push(await runVariant(variant, o));
@@ -368,7 +443,7 @@ async function main(): Promise<void> {
   }
   const cpu = os.cpus();
   const kernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
-  console.log(`# Load isolation: VRRPv3 adverts (advert_int 0.1) on the wire while the checker runs ${o.rs} HTTP_GET real servers at delay_loop 1`);
+  console.log(`# Load isolation: VRRPv3 adverts (advert_int 0.1) on the wire while the checker runs ${o.rs} ${checkName} real servers at delay_loop 1`);
   console.log(`# ${started.toISOString()} — nproc ${cpu.length}, ${cpu[0]?.model ?? '?'}, Linux ${kernel}, node ${process.version}; ${o.durationS} s measured per variant after ${o.warmupS} s warm-up`);
   console.log('# Bed: namespace lab; vigil master (priority 150, VIGIL_IPVS=memory: the host kernel has no IPVS) and nginx in dir1, keepalived backup (priority 100) in dir2, tcpdump on the bridge.');
   console.log('# The machine is shared: the load averages below include other work, and so do the intervals.');
@@ -377,11 +452,12 @@ async function main(): Promise<void> {
   console.log('');
   console.log(table(rows));
   console.log('');
-  console.log('Intervals: between consecutive adverts of the master (tcpdump timestamps on the bridge). Spurious: the keepalived backup entering MASTER (it sends adverts only then).');
+  console.log('Intervals: between consecutive adverts of the master (tcpdump timestamps on the bridge). Spurious: the backup entering MASTER (it sends adverts only then); the backup is keepalived, except in the keepalived column, where keepalived is the master and vigil, running the checks, the backup.');
   console.log('single / split: the one-process figure divided by the split one (above 1 = larger in one process). The reference column, when run, is the same master without any check.');
   const extra = [
     ...(o.rs !== 10_000 ? [`--rs ${o.rs}`] : []),
     ...(values.variants !== 'split,single' ? [`--variants ${values.variants}`] : []),
+    ...(o.check !== 'http' ? [`--check ${o.check}`] : []),
     ...(o.vrrpNice !== undefined ? [`--vrrp-nice=${o.vrrpNice}`] : []),
     ...(o.rtPriority !== 50 ? [`--rt-priority ${o.rtPriority}`] : []),
   ];

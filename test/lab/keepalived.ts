@@ -17,6 +17,8 @@ export interface VrrpInstanceOptions {
   iface?: string;
   /** Simple password authentication (VRRPv2 only). */
   authPass?: string;
+  /** More global_defs lines, e.g. `vrrp_rt_priority 50`. */
+  globalDefs?: readonly string[];
 }
 
 /** A keepalived.conf with a single VRRP instance, starting in BACKUP (the election decides). */
@@ -27,6 +29,7 @@ export function keepalivedConf(routerId: string, o: VrrpInstanceOptions): string
     `  router_id ${routerId}`,
     `  vrrp_version ${o.version ?? 2}`,
     '  enable_script_security',
+    ...(o.globalDefs ?? []).map((l) => `  ${l}`),
     '}',
     `vrrp_instance VI_${o.vrid} {`,
     '  state BACKUP',
