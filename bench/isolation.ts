@@ -33,6 +33,7 @@
  *            guarantee would; keepalived: see above
  *            --rt-priority N   the vrrp_rt_priority of split-rt and keepalived (50)
  *            --vrrp-nice N   `vrrp_priority N` in global_defs of every variant
+ *            --hog N   N busy loops beside the checker (a machine with no idle CPU)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -201,7 +202,7 @@ async function accepted(lab: Lab): Promise<number> {
   return Number(m[1]);
 }
 
-async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number; check: CheckKind; rtPriority: number; vrrpNice?: number }): Promise<Figures> {
+async function runVariant(variant: Variant, o: { durationS: number; warmupS: number; rs: number; check: CheckKind; rtPriority: number; vrrpNice?: number; hogs: number }): Promise<Figures> {
   const teardowns: (() => unknown)[] = [];
   const lab = await createLab({ teardown: (fn) => teardowns.push(fn) }, { nodes: ['dir1', 'dir2'] });
   try {
@@ -246,7 +247,9 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
     }, { desc: 'vigil started (checker programmed)', timeoutMs: 600_000, intervalMs: 500 });
     const tuned = jsonLines(v.proc.stderrPath).filter((l) => l['op'] === 'process.tuning').map((l) => `${String(l['child'])}: ${String(l['msg'])}`);
     for (const l of tuned) process.stderr.write(`isolation: ${variant}: ${l}\n`);
-    process.stderr.write(`isolation: ${variant}: master, checker running; warm-up ${o.warmupS} s\n`);
+    // --hog N: N busy loops at nice 0 in dir1 beside the checker, for a machine that has no idle CPU at all
+    for (let i = 0; i < o.hogs; i++) lab.spawn('dir1', ['sh', '-c', 'while :; do :; done'], { name: `hog${i}` });
+    process.stderr.write(`isolation: ${variant}: master, checker running${o.hogs > 0 ? `, ${o.hogs} busy loops` : ''}; warm-up ${o.warmupS} s\n`);
     await sleep(o.warmupS * 1000);
 
     const loadStart = loadavg();
@@ -416,6 +419,7 @@ async function main(): Promise<void> {
       rs: { type: 'string', default: '10000' },
       variants: { type: 'string', default: 'split,single' },
       check: { type: 'string', default: 'http' },
+      hog: { type: 'string', default: '0' },
       'vrrp-nice': { type: 'string' },
       'rt-priority': { type: 'string', default: '50' },
     },
@@ -423,6 +427,7 @@ async function main(): Promise<void> {
   if (values.check !== 'http' && values.check !== 'tcp') throw new Error(`--check: '${values.check}' is not http or tcp`);
   const o = {
     check: values.check as CheckKind,
+    hogs: Number(values.hog),
     durationS: parseDuration(values.duration),
     warmupS: parseDuration(values.warmup),
     rs: Number(values.rs),
@@ -448,6 +453,7 @@ async function main(): Promise<void> {
   console.log('# Bed: namespace lab; vigil master (priority 150, VIGIL_IPVS=memory: the host kernel has no IPVS) and nginx in dir1, keepalived backup (priority 100) in dir2, tcpdump on the bridge.');
   console.log('# The machine is shared: the load averages below include other work, and so do the intervals.');
   if (variants.includes('split-rt')) console.log(`# split + vrrp_rt_priority: the same split with \`vrrp_rt_priority ${o.rtPriority}\` in global_defs (the VRRP child's main thread runs SCHED_RR; RLIMIT_RTTIME vigil's default 200 ms).`);
+  if (o.hogs > 0) console.log(`# --hog ${o.hogs}: ${o.hogs} shell busy loops (nice 0) run in dir1 beside the checker during warm-up and window: no idle CPU is left.`);
   if (o.vrrpNice !== undefined) console.log(`# Every variant has \`vrrp_priority ${o.vrrpNice}\` in global_defs (nice of the VRRP child; not applied with vrrp_rt_priority, as keepalived).`);
   console.log('');
   console.log(table(rows));
@@ -458,6 +464,7 @@ async function main(): Promise<void> {
     ...(o.rs !== 10_000 ? [`--rs ${o.rs}`] : []),
     ...(values.variants !== 'split,single' ? [`--variants ${values.variants}`] : []),
     ...(o.check !== 'http' ? [`--check ${o.check}`] : []),
+    ...(o.hogs > 0 ? [`--hog ${o.hogs}`] : []),
     ...(o.vrrpNice !== undefined ? [`--vrrp-nice=${o.vrrpNice}`] : []),
     ...(o.rtPriority !== 50 ? [`--rt-priority ${o.rtPriority}`] : []),
   ];
