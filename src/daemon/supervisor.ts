@@ -9,6 +9,18 @@ import { type BackoffPolicy, DEFAULT_BACKOFF, RestartBackoff } from './backoff.j
 import type { Hold } from '../vrrp/override.js';
 import { type ChildKind, type ChildOptions, type DumpKind, type ParentMessage, isReject, parseChildMessage } from './ipc.js';
 
+/**
+ * The part of the configuration a child is sent. The VRRP child never reads the virtual servers,
+ * and with thousands of them they are most of the message: serialised by the supervisor, parsed
+ * by the child in one blocking JSON.parse (tens of ms on the VRRP child's event loop at every
+ * start and reload, while adverts are due) and then held in its heap. So it gets them empty;
+ * the checker child gets everything.
+ */
+export function childConfig(kind: ChildKind, config: Config): Config {
+  if (kind !== 'vrrp' || (config.virtualServers.length === 0 && config.virtualServerGroups.length === 0)) return config;
+  return { ...config, virtualServers: [], virtualServerGroups: [] };
+}
+
 /** A child could not be started, or asked of something it cannot do now. */
 export class SupervisorError extends Error {
   readonly code: 'VIGIL_CHILD_START' | 'VIGIL_CHILD_UNAVAILABLE' | 'VIGIL_CHILD_TIMEOUT' | 'VIGIL_CHILD_FAILED';
@@ -242,7 +254,7 @@ export class Supervisor {
       // a child losing its work applies the reload first (the checker removes its services,
       // the VRRP child releases its VIPs with priority-0 adverts), then stops below
       try {
-        const result = await this.request(c, { t: 'request', id: 0, op: 'reload', config: next }, this.o.reloadTimeoutMs ?? 60_000);
+        const result = await this.request(c, { t: 'request', id: 0, op: 'reload', config: childConfig(c.kind, next) }, this.o.reloadTimeoutMs ?? 60_000);
         out.push({ kind: c.kind, ok: true, result });
       } catch (e) {
         out.push({ kind: c.kind, ok: false, error: (e as Error).message });
@@ -403,7 +415,7 @@ export class Supervisor {
       case 'hello': {
         if (c.state !== 'starting') return;
         const holds = c.kind === 'vrrp' ? this.o.holds?.() : undefined;
-        const start: ParentMessage = { t: 'start', config: this.config, options: this.o.childOptions, ...(holds ? { holds } : {}) };
+        const start: ParentMessage = { t: 'start', config: childConfig(c.kind, this.config), options: this.o.childOptions, ...(holds ? { holds } : {}) };
         proc.send(start, (err: Error | null) => {
           if (err) this.o.log.error({ op: 'child.start', child: c.kind, err }, `cannot send the configuration to the ${c.kind} child: ${err.message}`);
         });

@@ -62,6 +62,20 @@ t.test('the VRRP child gets the holds in force in its start message, also after 
   t.same(((await sup.status()).sections.vrrp as { startHolds?: unknown }).startHolds, current, 'the restarted child started with the hold');
 });
 
+t.test('the VRRP child is sent the configuration without its virtual servers, at start and reload; the checker child all of it', async (t) => {
+  const withVs = (vip: string): Config => {
+    const r = compileText(`vrrp_instance A {\n interface lo\n virtual_router_id 1\n priority 100\n virtual_ipaddress {\n  ${vip}/32\n }\n}\nvirtual_server 192.0.2.80 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 198.51.100.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n`, 'k.conf');
+    if (!r.config) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
+    return r.config;
+  };
+  const { sup } = supervise(t, {}, { kinds: ['vrrp', 'checker'], config: withVs('192.0.2.1') });
+  await sup.start();
+  const sections = async () => (await sup.status()).sections as Record<string, { virtualServers?: number; reloadedVirtualServers?: number }>;
+  t.match(await sections(), { vrrp: { virtualServers: 0 }, checker: { virtualServers: 1 } }, 'start');
+  await sup.reload(withVs('192.0.2.2'));
+  t.match(await sections(), { vrrp: { reloadedVirtualServers: 0 }, checker: { reloadedVirtualServers: 1 } }, 'reload');
+});
+
 t.test('a crashing child is restarted after 100, 200, 400, 400 ms (policy 100 ms doubling to 400 ms)', async (t) => {
   const { sup, lines } = supervise(t, { crashAfterMs: 20 }, { backoff: { initialMs: 100, maxMs: 400, factor: 2, resetAfterMs: 60_000 } });
   await sup.start();
