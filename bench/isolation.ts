@@ -92,6 +92,25 @@ function cpuSeconds(pid: number): number {
   return ticks / hz;
 }
 
+/** Resident memory (MiB) of `pid` and its live descendants, by role: vigil's supervisor, and each child by the kind on its command line. */
+function rssByRole(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const visit = (p: number, role: string) => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      out[role] = (out[role] ?? 0) + kb / 1024;
+      for (const c of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+        const argv = readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0');
+        visit(Number(c), argv.includes('vrrp') ? 'vrrp' : argv.includes('checker') ? 'checker' : `${role}+`);
+      }
+    } catch {
+      /* gone */
+    }
+  };
+  visit(pid, 'supervisor');
+  return out;
+}
+
 function nginxConf(prefix: string): string {
   return `worker_processes 1;
 pid ${prefix}/nginx.pid;
@@ -143,6 +162,8 @@ interface Figures {
   readonly httpPerS: number;
   readonly rsChecked: number;
   readonly cpuPct: number;
+  /** Resident MiB at the end of the window: supervisor, vrrp and checker children (single: all in the supervisor). */
+  readonly rss: Record<string, number>;
   readonly nginxCpuPct: number;
   readonly loadStart: [number, number, number];
   readonly loadEnd: [number, number, number];
@@ -274,6 +295,7 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
     const cpu1 = cpuSeconds(v.proc.pid);
     const nginxCpu1 = cpuSeconds(nginx.pid);
     const accepted1 = await accepted(lab);
+    const rss = rssByRole(v.proc.pid);
     const backupMaster = backupMasterLines() - backupMaster0;
     const loadEnd = loadavg();
     await sleep(1500); // nginx flushes its log every second
@@ -323,6 +345,7 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
       httpPerS: checks / windowS,
       rsChecked: o.check === 'http' ? rsSeen.size : Number.NaN,
       cpuPct: ((cpu1 - cpu0) / windowS) * 100,
+      rss,
       nginxCpuPct: ((nginxCpu1 - nginxCpu0) / windowS) * 100,
       loadStart,
       loadEnd,
@@ -374,6 +397,7 @@ export function table(rows: readonly Figures[]): string {
     ['of which HTTP requests/s (access log)', (f) => fmt(f.httpPerS, 0), undefined],
     ['real servers checked in window (HTTP_GET)', (f) => (Number.isNaN(f.rsChecked) ? 'n/a' : String(f.rsChecked)), undefined],
     ['CPU, % of one core: vigil / nginx', (f) => `${fmt(f.cpuPct, 0)} / ${fmt(f.nginxCpuPct, 0)}`, (f) => f.cpuPct],
+    ['vigil RSS MiB: supervisor / VRRP child / checker child', (f) => ['supervisor', 'vrrp', 'checker'].map((k) => (f.rss[k] === undefined ? '–' : fmt(f.rss[k]!, 0))).join(' / '), undefined],
     ['load average at start (1/5/15 min)', (f) => f.loadStart.map((x) => x.toFixed(2)).join(' '), undefined],
     ['load average at end; max 1-min', (f) => `${f.loadEnd.map((x) => x.toFixed(2)).join(' ')}; ${f.loadMax1.toFixed(2)}`, undefined],
   ];
