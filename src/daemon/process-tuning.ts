@@ -1,7 +1,7 @@
 /*
  * keepalived's process-priority keywords for the VRRP and checker children: `<kind>_priority`
- * (nice), `<kind>_rt_priority` (SCHED_RR), `<kind>_rlimit_rttime` (RLIMIT_RTTIME) and
- * `<kind>_no_swap` (mlockall). As keepalived's set_process_priorities (core/process.c, 2.2.7):
+ * (nice), `<kind>_rt_priority` (SCHED_RR), `<kind>_rlimit_rttime` (RLIMIT_RTTIME),
+ * `<kind>_no_swap` (mlockall) and `<kind>_cpu_affinity` (sched_setaffinity). As keepalived's set_process_priorities (core/process.c, 2.2.7):
  * a realtime priority wins over nice (nice is then not applied); SCHED_RR carries
  * SCHED_RESET_ON_FORK so the scripts a child runs are never realtime; RLIMIT_RTTIME is set only
  * with a realtime priority, soft = half the limit (SIGXCPU, logged, as a warning) and hard = the
@@ -17,7 +17,11 @@
  *
  * Thread scope: Linux applies these per thread; vigil applies them to the child's main thread
  * (tid = pid), the one that runs the timers and sends adverts. V8's helper threads and libuv's
- * pool keep the normal class, so a long concurrent GC phase never trips RLIMIT_RTTIME.
+ * pool keep the normal class, so a long concurrent GC phase never trips RLIMIT_RTTIME. The CPU
+ * affinity is the exception: it is set on every thread of the child (threads made later inherit
+ * it from the main thread), since it is about where the process's work lands, as keepalived's
+ * single-threaded children have it; the scripts a child runs inherit it too, as keepalived's do.
+ * A reload that drops it puts back the CPUs the child had before.
  */
 import type { Logger } from 'pino';
 import type { GlobalDefs } from '../config/schema/global.js';
@@ -41,6 +45,8 @@ export interface ProcessTuning {
   readonly rlimitRttimeUs: number;
   /** `<kind>_no_swap`: lock the process in memory. */
   readonly noSwap: boolean;
+  /** `<kind>_cpu_affinity`: the CPUs the child may run on; absent: unchanged. */
+  readonly cpus?: readonly number[];
 }
 
 /** The settings of `kind` from global_defs (pure). */
@@ -48,18 +54,20 @@ export function tuningFor(kind: TunedKind, g: GlobalDefs): ProcessTuning {
   const nice = kind === 'vrrp' ? g.vrrpPriority : g.checkerPriority;
   const rt = kind === 'vrrp' ? g.vrrpRtPriority : g.checkerRtPriority;
   const rttimeMs = kind === 'vrrp' ? g.vrrpRlimitRttimeMs : g.checkerRlimitRttimeMs;
+  const cpus = kind === 'vrrp' ? g.vrrpCpuAffinity : g.checkerCpuAffinity;
   return {
     // keepalived treats 0 as "not set" for both
     ...(nice !== undefined && nice !== 0 ? { nice } : {}),
     ...(rt !== undefined && rt > 0 ? { rtPriority: rt } : {}),
     rlimitRttimeUs: rttimeMs !== undefined ? Math.round(rttimeMs * 1000) : RT_RLIMIT_DEFAULT_US,
     noSwap: kind === 'vrrp' ? g.vrrpNoSwap : g.checkerNoSwap,
+    ...(cpus !== undefined && cpus.length > 0 ? { cpus: [...new Set(cpus)].sort((a, b) => a - b) } : {}),
   };
 }
 
 /** One line of what was done, or what failed, for the log and for tests. */
 export interface TuningOutcome {
-  readonly what: 'rt' | 'nice' | 'rttime' | 'mlock' | 'sched-other' | 'nice-reset' | 'munlock';
+  readonly what: 'rt' | 'nice' | 'rttime' | 'mlock' | 'sched-other' | 'nice-reset' | 'munlock' | 'affinity' | 'affinity-reset';
   readonly ok: boolean;
   readonly detail: string;
   readonly err?: libc.SysError | Error;
@@ -77,6 +85,10 @@ export interface SchedOps {
   unlockAll(): void;
   /** Called once when a soft RLIMIT_RTTIME is in force: log SIGXCPU instead of dying of it. */
   onSigxcpu(fn: () => void): void;
+  /** The CPUs of the main thread. */
+  getAffinity(): number[];
+  /** Pins every thread of the process to `cpus`; returns how many threads. */
+  setAffinity(cpus: readonly number[]): number;
 }
 
 /** The real calls, through libc (pid 0: the calling thread, which is the main thread here). */
@@ -100,6 +112,22 @@ export const realSchedOps: SchedOps = {
   },
   unlockAll: () => libc.munlockall(),
   onSigxcpu: (fn) => void process.on('SIGXCPU', fn),
+  getAffinity: () => libc.schedGetaffinity(0),
+  setAffinity: (cpus) => {
+    // the main thread first: a failure there (no such CPU online) is the error to report
+    libc.schedSetaffinity(0, cpus);
+    let n = 1;
+    for (const tid of libc.threadIds()) {
+      if (tid === process.pid) continue;
+      try {
+        libc.schedSetaffinity(tid, cpus);
+        n++;
+      } catch (e) {
+        if ((e as libc.SysError).code !== 'ESRCH') throw e; // a thread that just ended
+      }
+    }
+    return n;
+  },
 };
 
 /**
@@ -110,6 +138,7 @@ export class ProcessTuner {
   private applied: ProcessTuning = { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false };
   private origNice: number | undefined;
   private origRttime: [bigint, bigint] | undefined;
+  private origCpus: number[] | undefined;
   private sigxcpu = false;
 
   constructor(
@@ -131,6 +160,7 @@ export class ProcessTuner {
     let rttime = have.rlimitRttimeUs;
     let nice = have.nice;
     let noSwap = have.noSwap;
+    let cpus = have.cpus;
     const attempt = (what: TuningOutcome['what'], detail: string, fn: () => string | void): boolean => {
       try {
         const extra = fn();
@@ -188,7 +218,21 @@ export class ProcessTuner {
       if (attempt('munlock', 'unlocked from memory (no_swap removed), munlockall', () => this.ops.unlockAll())) noSwap = false;
     }
 
-    this.applied = { ...(nice !== undefined ? { nice } : {}), ...(rt !== undefined ? { rtPriority: rt } : {}), rlimitRttimeUs: rttime, noSwap };
+    const same = (a?: readonly number[], b?: readonly number[]) => (a ?? []).join(',') === (b ?? []).join(',');
+    if (want.cpus !== undefined && !same(want.cpus, have.cpus)) {
+      if (
+        attempt('affinity', `CPUs ${want.cpus.join(',')}`, () => {
+          this.origCpus ??= this.ops.getAffinity();
+          return `${this.ops.setAffinity(want.cpus!)} threads`;
+        })
+      )
+        cpus = want.cpus;
+    } else if (want.cpus === undefined && have.cpus !== undefined) {
+      const back = this.origCpus ?? [];
+      if (back.length > 0 && attempt('affinity-reset', `CPUs back to ${back.join(',')} (cpu_affinity removed)`, () => `${this.ops.setAffinity(back)} threads`)) cpus = undefined;
+    }
+
+    this.applied = { ...(nice !== undefined ? { nice } : {}), ...(rt !== undefined ? { rtPriority: rt } : {}), rlimitRttimeUs: rttime, noSwap, ...(cpus !== undefined ? { cpus } : {}) };
     for (const o of out) {
       const kw = KEYWORD[o.what];
       if (o.ok) this.log.info({ op: 'process.tuning', child: this.kind, applied: o.detail }, `${this.kind} child: ${o.detail} (${this.kind}_${kw})`);
@@ -206,4 +250,6 @@ const KEYWORD: Record<TuningOutcome['what'], string> = {
   rttime: 'rlimit_rttime',
   mlock: 'no_swap',
   munlock: 'no_swap',
+  affinity: 'cpu_affinity',
+  'affinity-reset': 'cpu_affinity',
 };

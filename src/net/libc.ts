@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import koffi from 'koffi';
 
@@ -268,6 +269,8 @@ const schedc = {
   setrlimit: lib.func('int setrlimit(int resource, const void *rlim)'),
   getrlimit: lib.func('int getrlimit(int resource, _Out_ void *rlim)'),
   mlockall: lib.func('int mlockall(int flags)'),
+  setaffinity: lib.func('int sched_setaffinity(int pid, size_t len, const void *mask)'),
+  getaffinity: lib.func('int sched_getaffinity(int pid, size_t len, _Out_ void *mask)'),
   munlockall: lib.func('int munlockall()'),
 };
 
@@ -300,6 +303,33 @@ export function getNice(tid: number): number {
   koffi.errno(before);
   if (n === -1 && e !== 0) throw new SysError(`getpriority(PRIO_PROCESS, ${tid})`, e, ERRNO_NAMES.get(e) ?? `E${e}`);
   return n;
+}
+
+/** Bytes of a cpu_set_t mask: 1024 CPUs, glibc's CPU_SETSIZE. */
+const CPU_MASK_BYTES = 128;
+
+/** sched_setaffinity(2) of thread `tid` (0: the calling thread) to the CPUs listed. */
+export function schedSetaffinity(tid: number, cpus: readonly number[]): void {
+  const m = Buffer.alloc(CPU_MASK_BYTES);
+  for (const c of cpus) {
+    if (!Number.isInteger(c) || c < 0 || c >= CPU_MASK_BYTES * 8) throw new SysError(`sched_setaffinity(${tid}, [${cpus.join(',')}])`, os.constants.errno.EINVAL, 'EINVAL');
+    m[c >> 3]! |= 1 << (c & 7);
+  }
+  check(`sched_setaffinity(${tid}, [${cpus.join(',')}])`, schedc.setaffinity(tid, CPU_MASK_BYTES, m));
+}
+
+/** sched_getaffinity(2): the CPUs thread `tid` may run on, ascending. */
+export function schedGetaffinity(tid: number): number[] {
+  const m = Buffer.alloc(CPU_MASK_BYTES);
+  check(`sched_getaffinity(${tid})`, schedc.getaffinity(tid, CPU_MASK_BYTES, m));
+  const out: number[] = [];
+  for (let i = 0; i < CPU_MASK_BYTES * 8; i++) if (m[i >> 3]! & (1 << (i & 7))) out.push(i);
+  return out;
+}
+
+/** The thread ids of this process (/proc/self/task). */
+export function threadIds(): number[] {
+  return fs.readdirSync('/proc/self/task').map(Number).filter((x) => Number.isSafeInteger(x));
 }
 
 /** setrlimit(2) with soft and hard limits (RLIM_INFINITY: 2^64 − 1). */

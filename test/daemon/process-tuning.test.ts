@@ -24,6 +24,8 @@ t.test('config → settings, per child (defaults: nothing changed; RLIMIT_RTTIME
     { desc: 'vrrp_rlimit_rttime in µs', input: 'vrrp_rt_priority 1\nvrrp_rlimit_rttime 50000', kind: 'vrrp', want: { rtPriority: 1, rlimitRttimeUs: 50000, noSwap: false } },
     { desc: 'deprecated vrrp_rlimit_rtime', input: 'vrrp_rlimit_rtime 20000', kind: 'vrrp', want: { rlimitRttimeUs: 20000, noSwap: false } },
     { desc: 'vrrp_no_swap', input: 'vrrp_no_swap', kind: 'vrrp', want: { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: true } },
+    { desc: 'vrrp_cpu_affinity: sorted, each CPU once', input: 'vrrp_cpu_affinity 3 1 3\nchecker_cpu_affinity 0', kind: 'vrrp', want: { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false, cpus: [1, 3] } },
+    { desc: 'checker_cpu_affinity', input: 'vrrp_cpu_affinity 3\nchecker_cpu_affinity 0', kind: 'checker', want: { rlimitRttimeUs: RT_RLIMIT_DEFAULT_US, noSwap: false, cpus: [0] } },
     { desc: 'checker_* all four', input: 'checker_priority 5\nchecker_rt_priority 20\nchecker_rlimit_rttime 30000\nchecker_no_swap', kind: 'checker', want: { nice: 5, rtPriority: 20, rlimitRttimeUs: 30000, noSwap: true } },
   ];
   for (const c of cases) t.same(tuningFor(c.kind, globals(c.input)), c.want, c.desc);
@@ -53,6 +55,11 @@ function fakeOps(fail: Partial<Record<keyof SchedOps, string>> = {}) {
     },
     unlockAll: () => maybe('unlockAll', 'munlockall'),
     onSigxcpu: () => void calls.push('sigxcpu handler'),
+    getAffinity: () => [0, 1, 2, 3],
+    setAffinity: (c) => {
+      maybe('setAffinity', `cpus ${c.join(',')}`);
+      return 5;
+    },
   };
   return { ops, calls };
 }
@@ -86,6 +93,35 @@ t.test('tuner: realtime wins over nice, rttime half/limit, mlock; a reload chang
   f.calls.length = 0;
   tuner.apply({ rlimitRttimeUs: 10000, noSwap: false });
   t.same(f.calls, ['nice 0'], 'nice removed: back to the original');
+});
+
+t.test('tuner: cpu_affinity pins every thread, a reload changes only the difference, removal puts the old CPUs back', async (t) => {
+  const f = fakeOps();
+  const l = logged();
+  const tuner = new ProcessTuner('vrrp', l.log, f.ops);
+  tuner.apply({ rlimitRttimeUs: 10000, noSwap: false, cpus: [1] });
+  t.same(f.calls, ['cpus 1']);
+  t.match(l.lines.map((x) => x.msg), [/vrrp child: CPUs 1 \(5 threads\) \(vrrp_cpu_affinity\)/]);
+  t.same(tuner.current.cpus, [1]);
+  f.calls.length = 0;
+  tuner.apply({ rlimitRttimeUs: 10000, noSwap: false, cpus: [1] });
+  t.same(f.calls, [], 'same CPUs: no call');
+  tuner.apply({ rlimitRttimeUs: 10000, noSwap: false, cpus: [0, 1] });
+  t.same(f.calls, ['cpus 0,1'], 'changed');
+  f.calls.length = 0;
+  tuner.apply({ rlimitRttimeUs: 10000, noSwap: false });
+  t.same(f.calls, ['cpus 0,1,2,3'], 'removed: the CPUs the child had before');
+  t.equal(tuner.current.cpus, undefined);
+});
+
+t.test('tuner: a CPU that is not there is a warning, and the child runs on', async (t) => {
+  const f = fakeOps({ setAffinity: 'EINVAL' });
+  const l = logged();
+  const tuner = new ProcessTuner('checker', l.log, f.ops);
+  const out = tuner.apply({ rlimitRttimeUs: 10000, noSwap: false, cpus: [7] });
+  t.same(out.map((o) => [o.what, o.ok]), [['affinity', false]]);
+  t.match(l.lines.filter((x) => x.level === 40).map((x) => x.msg), [/checker child: cannot apply checker_cpu_affinity \(CPUs 7\): .*EINVAL.*; running on without it/]);
+  t.equal(tuner.current.cpus, undefined);
 });
 
 t.test('tuner: EPERM is logged with the keyword and the child runs on', async (t) => {
