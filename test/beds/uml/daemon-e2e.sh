@@ -17,20 +17,8 @@ set -u
 O=$SCENARIO_OUT
 VIGIL="env -u NODE_OPTIONS VIGIL_IPVS_RESYNC_MS=2000 node $REPO/bin/vigil.js"
 VIP=$LAB_VIP
-mark() { echo "$1 $(date +%s%N)" >>"$O/phases"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+. "$REPO/test/lab/scenario-lib.sh"
 dests() { ip netns exec "$1" ipvsadm -Ln -t "$VIP:80" 2>/dev/null | awk '$1=="->" && $2!="RemoteAddress:Port" {print $2, $4}' | sort; }
-# wait_for SECONDS CMD...: polls CMD every 0.2 s
-wait_for() {
-  local end=$(($(now_ms) + $1 * 1000))
-  shift
-  while [ "$(now_ms)" -lt "$end" ]; do
-    "$@" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-has_vip() { ip -n "$1" -o -4 addr show dev eth0 | grep -q " $VIP/"; }
 dest_count_is() { [ "$(dests "$1" | wc -l)" = "$2" ]; }
 dest_weight_is() { dests "$1" | grep -q "^$2:80 $3\$"; }
 no_dest() { ! dests "$1" | grep -q "^$2:80 "; }

@@ -14,16 +14,7 @@ VIGIL="env -u NODE_OPTIONS node $REPO/bin/vigil.js"
 C=/tmp/lifecycle.conf
 S=/tmp/lifecycle-state
 SOCK=/run/vigil-lifecycle.sock
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-wait_for() {
-  local end=$(($(now_ms) + $1 * 1000))
-  shift
-  while [ "$(now_ms)" -lt "$end" ]; do
-    "$@" && return 0
-    sleep 0.2
-  done
-  return 1
-}
+. "$REPO/test/lab/scenario-lib.sh"
 conf() {
   printf 'global_defs {\n  router_id lifecycle\n}\n' >$C
   for n in "$@"; do printf 'virtual_server 203.0.113.%s 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 198.51.100.11 80 {\n    weight 1\n  }\n}\n' "$n" >>$C; done

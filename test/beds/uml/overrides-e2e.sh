@@ -23,19 +23,8 @@ STATE=/tmp/vigil-state
 VIGIL="env -u NODE_OPTIONS VIGIL_IPVS_RESYNC_MS=2000 node $REPO/bin/vigil.js"
 CTL="ip netns exec dir1 $VIGIL"
 VIP=$LAB_VIP
-mark() { echo "$1 $(date +%s%N)" >>"$O/phases"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+. "$REPO/test/lab/scenario-lib.sh"
 dests() { ip netns exec dir1 ipvsadm -Ln -t "$VIP:80" 2>/dev/null | awk '$1=="->" && $2!="RemoteAddress:Port" {print $2, $4}' | sort; }
-wait_for() {
-  local end=$(($(now_ms) + $1 * 1000))
-  shift
-  while [ "$(now_ms)" -lt "$end" ]; do
-    "$@" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-has_vip() { ip -n dir1 -o -4 addr show dev eth0 | grep -q " $VIP/"; }
 dest_count_is() { [ "$(dests | wc -l)" = "$1" ]; }
 dest_weight_is() { dests | grep -q "^$1:80 $2\$"; }
 no_dest() { ! dests | grep -q "^$1:80 "; }
@@ -54,7 +43,7 @@ trap stop_all EXIT
 
 cp "$REPO/etc/keepalived.conf" /tmp/vigil.conf
 start_vigil
-wait_for 60 has_vip || { echo "dir1 never took the VIP" >&2; exit 1; }
+wait_for 60 has_vip dir1 || { echo "dir1 never took the VIP" >&2; exit 1; }
 wait_for 60 dest_count_is 3 || { echo "dir1: table never complete" >&2; exit 1; }
 dests >"$O/dests-start.txt"
 

@@ -17,18 +17,7 @@ VIGIL="env -u NODE_OPTIONS node $REPO/bin/vigil.js"
 NODE="env -u NODE_OPTIONS node"
 CONN=$REPO/test/beds/uml/sync-conn.mjs
 VIP=$LAB_VIP
-mark() { echo "$1 $(date +%s%N)" >>"$O/phases"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-wait_for() {
-  local end=$(($(now_ms) + $1 * 1000))
-  shift
-  while [ "$(now_ms)" -lt "$end" ]; do
-    "$@" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-has_vip() { ip -n "$1" -o -4 addr show dev eth0 | grep -q " $VIP/"; }
+. "$REPO/test/lab/scenario-lib.sh"
 dest_count_is() { [ "$(ip netns exec "$1" ipvsadm -Ln -t "$VIP:9000" 2>/dev/null | grep -c -- '->.*Tunnel')" = "$2" ]; }
 daemons() { ip netns exec "$1" ipvsadm -L --daemon 2>&1 | sed 's/^ *//' | sort; }
 daemon_is() { [ "$(daemons "$1" | awk '{print $1}' | tr '\n' ' ')" = "$2 " ]; }

@@ -9,20 +9,9 @@ VIP=$LAB_VIP
 CONF=/tmp/e2e.conf
 VIGIL="env -u NODE_OPTIONS node $REPO/bin/vigil.js"
 
-mark() { echo "$1 $(date +%s%N)" >>"$O/marks"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# wait_for SECONDS CMD...: polls CMD every 0.2 s
-wait_for() {
-  local end=$(($(now_ms) + $1 * 1000))
-  shift
-  while [ "$(now_ms)" -lt "$end" ]; do
-    "$@" && return 0
-    sleep 0.2
-  done
-  return 1
-}
+. "$REPO/test/lab/scenario-lib.sh"
+MARKS=$O/marks
 dests() { ip netns exec "$1" ipvsadm -Ln -t "$VIP:80" 2>/dev/null | awk '$1=="->" && $2!="RemoteAddress:Port" {print $2, $4}' | sort; }
-has_vip() { ip -n "$1" -o -4 addr show dev eth0 2>/dev/null | grep -q " $VIP/"; }
 dest_count_is() { [ "$(dests "$1" | wc -l)" = "$2" ]; }
 dest_weight_is() { dests "$1" | grep -q "^$2:80 $3\$"; }
 no_dest() { ! dests "$1" | grep -q "^$2:80 "; }
