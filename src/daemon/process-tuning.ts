@@ -18,10 +18,12 @@
  * Thread scope: Linux applies these per thread; vigil applies them to the child's main thread
  * (tid = pid), the one that runs the timers and sends adverts. V8's helper threads and libuv's
  * pool keep the normal class, so a long concurrent GC phase never trips RLIMIT_RTTIME. The CPU
- * affinity is the exception: it is set on every thread of the child (threads made later inherit
- * it from the main thread), since it is about where the process's work lands, as keepalived's
- * single-threaded children have it; the scripts a child runs inherit it too, as keepalived's do.
- * A reload that drops it puts back the CPUs the child had before.
+ * affinity too is set on the main thread only (the one that sends adverts, or makes the checks'
+ * connections): pinning V8's helper threads beside a realtime main thread starves them whenever
+ * the main thread waits for one (a parallel GC phase) — with every thread pinned, bench:isolation's
+ * VRRP child died and was restarted every 40-120 s. Threads and
+ * scripts the main thread starts later inherit its CPUs, as keepalived's scripts do. A reload that
+ * drops it puts back the CPUs the child had before.
  */
 import type { Logger } from 'pino';
 import type { GlobalDefs } from '../config/schema/global.js';
@@ -87,8 +89,8 @@ export interface SchedOps {
   onSigxcpu(fn: () => void): void;
   /** The CPUs of the main thread. */
   getAffinity(): number[];
-  /** Pins every thread of the process to `cpus`; returns how many threads. */
-  setAffinity(cpus: readonly number[]): number;
+  /** Pins the main thread to `cpus`. */
+  setAffinity(cpus: readonly number[]): void;
 }
 
 /** The real calls, through libc (pid 0: the calling thread, which is the main thread here). */
@@ -113,21 +115,7 @@ export const realSchedOps: SchedOps = {
   unlockAll: () => libc.munlockall(),
   onSigxcpu: (fn) => void process.on('SIGXCPU', fn),
   getAffinity: () => libc.schedGetaffinity(0),
-  setAffinity: (cpus) => {
-    // the main thread first: a failure there (no such CPU online) is the error to report
-    libc.schedSetaffinity(0, cpus);
-    let n = 1;
-    for (const tid of libc.threadIds()) {
-      if (tid === process.pid) continue;
-      try {
-        libc.schedSetaffinity(tid, cpus);
-        n++;
-      } catch (e) {
-        if ((e as libc.SysError).code !== 'ESRCH') throw e; // a thread that just ended
-      }
-    }
-    return n;
-  },
+  setAffinity: (cpus) => libc.schedSetaffinity(0, cpus),
 };
 
 /**
@@ -221,15 +209,15 @@ export class ProcessTuner {
     const same = (a?: readonly number[], b?: readonly number[]) => (a ?? []).join(',') === (b ?? []).join(',');
     if (want.cpus !== undefined && !same(want.cpus, have.cpus)) {
       if (
-        attempt('affinity', `CPUs ${want.cpus.join(',')}`, () => {
+        attempt('affinity', `main thread on CPUs ${want.cpus.join(',')}`, () => {
           this.origCpus ??= this.ops.getAffinity();
-          return `${this.ops.setAffinity(want.cpus!)} threads`;
+          this.ops.setAffinity(want.cpus!);
         })
       )
         cpus = want.cpus;
     } else if (want.cpus === undefined && have.cpus !== undefined) {
       const back = this.origCpus ?? [];
-      if (back.length > 0 && attempt('affinity-reset', `CPUs back to ${back.join(',')} (cpu_affinity removed)`, () => `${this.ops.setAffinity(back)} threads`)) cpus = undefined;
+      if (back.length > 0 && attempt('affinity-reset', `main thread back on CPUs ${back.join(',')} (cpu_affinity removed)`, () => this.ops.setAffinity(back))) cpus = undefined;
     }
 
     this.applied = { ...(nice !== undefined ? { nice } : {}), ...(rt !== undefined ? { rtPriority: rt } : {}), rlimitRttimeUs: rttime, noSwap, ...(cpus !== undefined ? { cpus } : {}) };

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import koffi from 'koffi';
 
@@ -325,11 +324,6 @@ export function schedGetaffinity(tid: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < CPU_MASK_BYTES * 8; i++) if (m[i >> 3]! & (1 << (i & 7))) out.push(i);
   return out;
-}
-
-/** The thread ids of this process (/proc/self/task). */
-export function threadIds(): number[] {
-  return fs.readdirSync('/proc/self/task').map(Number).filter((x) => Number.isSafeInteger(x));
 }
 
 /** setrlimit(2) with soft and hard limits (RLIM_INFINITY: 2^64 − 1). */

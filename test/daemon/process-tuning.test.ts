@@ -56,10 +56,7 @@ function fakeOps(fail: Partial<Record<keyof SchedOps, string>> = {}) {
     unlockAll: () => maybe('unlockAll', 'munlockall'),
     onSigxcpu: () => void calls.push('sigxcpu handler'),
     getAffinity: () => [0, 1, 2, 3],
-    setAffinity: (c) => {
-      maybe('setAffinity', `cpus ${c.join(',')}`);
-      return 5;
-    },
+    setAffinity: (c) => maybe('setAffinity', `cpus ${c.join(',')}`),
   };
   return { ops, calls };
 }
@@ -95,13 +92,13 @@ t.test('tuner: realtime wins over nice, rttime half/limit, mlock; a reload chang
   t.same(f.calls, ['nice 0'], 'nice removed: back to the original');
 });
 
-t.test('tuner: cpu_affinity pins every thread, a reload changes only the difference, removal puts the old CPUs back', async (t) => {
+t.test('tuner: cpu_affinity pins the main thread, a reload changes only the difference, removal puts the old CPUs back', async (t) => {
   const f = fakeOps();
   const l = logged();
   const tuner = new ProcessTuner('vrrp', l.log, f.ops);
   tuner.apply({ rlimitRttimeUs: 10000, noSwap: false, cpus: [1] });
   t.same(f.calls, ['cpus 1']);
-  t.match(l.lines.map((x) => x.msg), [/vrrp child: CPUs 1 \(5 threads\) \(vrrp_cpu_affinity\)/]);
+  t.match(l.lines.map((x) => x.msg), [/vrrp child: main thread on CPUs 1 \(vrrp_cpu_affinity\)/]);
   t.same(tuner.current.cpus, [1]);
   f.calls.length = 0;
   tuner.apply({ rlimitRttimeUs: 10000, noSwap: false, cpus: [1] });
@@ -120,7 +117,7 @@ t.test('tuner: a CPU that is not there is a warning, and the child runs on', asy
   const tuner = new ProcessTuner('checker', l.log, f.ops);
   const out = tuner.apply({ rlimitRttimeUs: 10000, noSwap: false, cpus: [7] });
   t.same(out.map((o) => [o.what, o.ok]), [['affinity', false]]);
-  t.match(l.lines.filter((x) => x.level === 40).map((x) => x.msg), [/checker child: cannot apply checker_cpu_affinity \(CPUs 7\): .*EINVAL.*; running on without it/]);
+  t.match(l.lines.filter((x) => x.level === 40).map((x) => x.msg), [/checker child: cannot apply checker_cpu_affinity \(main thread on CPUs 7\): .*EINVAL.*; running on without it/]);
   t.equal(tuner.current.cpus, undefined);
 });
 
