@@ -14,9 +14,10 @@
  *         logged loudly at start), so checks, verdicts, director and reconciler all run for real.
  *   dir2  keepalived, priority 100, VRRP only: the backup that must never become master.
  *   sw    tcpdump on br0: every advert with its kernel timestamp.
- * Variant `keepalived` swaps the roles: keepalived (priority 150, the same process keywords as
- * split-rt) is the master in dir2, and vigil (split-rt, with the checks) the backup in dir1 that
- * must never take over while its checker is loaded.
+ * Variants `keepalived` and `keepalived-tuned` swap the roles: keepalived (priority 150, the same
+ * process keywords as split-rt / split-tuned) is the master in dir2, and vigil (split-rt /
+ * split-tuned, with the checks) the backup in dir1 that must never take over while its checker is
+ * loaded.
  * Measured over the window (after a warm-up): intervals between consecutive adverts of the master
  *   (on the bridge, and at the master's eth0 where its kernel sends them)
  * (distribution and deviation from 100 ms), adverts sent by the backup and MASTER transitions
@@ -30,7 +31,9 @@
  *            --variants split,split-rt,single[,keepalived][,vrrp-only]   vrrp-only: the same master
  *            without any check, a reference for what the machine's own load does to the intervals;
  *            split-rt: the split with `vrrp_rt_priority` in global_defs, as an operator wanting the
- *            guarantee would; keepalived: see above
+ *            guarantee would; split-tuned: also vrrp_no_swap and vrrp_cpu_affinity (last CPU) /
+ *            checker_cpu_affinity 0, nginx on CPU 0 (taskset); keepalived, keepalived-tuned: see
+ *            above, with split-rt's and split-tuned's keywords
  *            --rt-priority N   the vrrp_rt_priority of split-rt and keepalived (50)
  *            --vrrp-nice N   `vrrp_priority N` in global_defs of every variant
  *            --hog N   N busy loops beside the checker (a machine with no idle CPU)
@@ -54,15 +57,24 @@ const VRID = 51;
 const ADVERT_MS = 100;
 const TOLERANCE_MS = 2;
 
-type Variant = 'split' | 'split-rt' | 'single' | 'vrrp-only' | 'keepalived';
-const VARIANTS: readonly Variant[] = ['split', 'split-rt', 'single', 'vrrp-only', 'keepalived'];
+type Variant = 'split' | 'split-rt' | 'split-tuned' | 'single' | 'vrrp-only' | 'keepalived' | 'keepalived-tuned';
+const VARIANTS: readonly Variant[] = ['split', 'split-rt', 'split-tuned', 'single', 'vrrp-only', 'keepalived', 'keepalived-tuned'];
+/** Column order of the table. */
+const ORDER: readonly Variant[] = ['split', 'split-rt', 'split-tuned', 'single', 'keepalived', 'keepalived-tuned', 'vrrp-only'];
 const LABEL: Record<Variant, string> = {
   split: 'split (VRRP child + checker child)',
   'split-rt': 'split + vrrp_rt_priority',
+  'split-tuned': 'split + rt, no_swap, cpu_affinity',
   single: 'single process (--single-process)',
   'vrrp-only': 'reference: VRRP only, no checks',
-  keepalived: 'keepalived master, vigil (split + rt) backup under the load',
+  keepalived: 'keepalived master (rt), vigil (split + rt) backup under the load',
+  'keepalived-tuned': 'keepalived master (rt, no_swap, cpu_affinity), vigil (split tuned) backup',
 };
+/** Variants where keepalived is the master and vigil the loaded backup. */
+const KD_MASTER: ReadonlySet<Variant> = new Set(['keepalived', 'keepalived-tuned']);
+/** Variants that pin the VRRP process to the last CPU and the checks (checker, nginx) to CPU 0. */
+const PINNED: ReadonlySet<Variant> = new Set(['split-tuned', 'keepalived-tuned']);
+const LAST_CPU = os.cpus().length - 1;
 /** The checker in each real server: HTTP_GET (a request on a new connection) or TCP_CHECK (connect only). */
 type CheckKind = 'http' | 'tcp';
 /** nginx's stub_status (accepted connections = checks, for either kind), on loopback in dir1. */
@@ -191,7 +203,11 @@ function jsonLines(file: string): Record<string, unknown>[] {
 
 /** The global_defs process keywords of a variant (applied by each child, src/daemon/process-tuning.ts; keepalived's own for its master). */
 function tuningLines(variant: Variant, o: { rtPriority: number; vrrpNice?: number }): string[] {
-  return [...(variant === 'split-rt' || variant === 'keepalived' ? [`vrrp_rt_priority ${o.rtPriority}`] : []), ...(o.vrrpNice !== undefined ? [`vrrp_priority ${o.vrrpNice}`] : [])];
+  return [
+    ...(variant === 'split' || variant === 'single' || variant === 'vrrp-only' ? [] : [`vrrp_rt_priority ${o.rtPriority}`]),
+    ...(PINNED.has(variant) ? ['vrrp_no_swap', `vrrp_cpu_affinity ${LAST_CPU}`, 'checker_cpu_affinity 0'] : []),
+    ...(o.vrrpNice !== undefined ? [`vrrp_priority ${o.vrrpNice}`] : []),
+  ];
 }
 
 function startVigil(lab: Lab, variant: Variant, o: { rs: number; check: CheckKind; rtPriority: number; vrrpNice?: number; priority: number }): { proc: Proc; dir: string } {
@@ -231,7 +247,7 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
     await lab.execOk('dir1', ['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=1024 65000', 'net.core.somaxconn=4096']);
     const prefix = lab.folder('nginx');
     writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix));
-    const nginx = lab.spawn('dir1', ['nginx', '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log'), '-g', 'daemon off;'], {
+    const nginx = lab.spawn('dir1', [...(PINNED.has(variant) ? ['taskset', '-c', '0'] : []), 'nginx', '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log'), '-g', 'daemon off;'], {
       name: 'nginx',
     });
     await waitFor(async () => {
@@ -239,7 +255,7 @@ async function runVariant(variant: Variant, o: { durationS: number; warmupS: num
       return (await lab.exec('dir1', ['curl', '-sS', '--max-time', '1', 'http://127.1.1.1:8080/'])).code === 0;
     }, { desc: 'nginx answering', timeoutMs: 10_000, intervalMs: 100 });
     // keepalived variant: keepalived (dir2) is the master and vigil (dir1, with the checks) the backup
-    const kdMaster = variant === 'keepalived';
+    const kdMaster = KD_MASTER.has(variant);
     const masterNode = kdMaster ? 'dir2' : 'dir1';
     const cap = await lab.capture('sw', 'br0', { filter: ['vrrp'] });
     // and where the master's kernel hands them to its interface: the send time, before the veth
@@ -376,10 +392,7 @@ function outsidePct(f: Figures): number {
 /** The side-by-side table: split (and split + rt) first, single process next, ratio single / split. */
 export function table(rows: readonly Figures[]): string {
   const split = rows.find((r) => r.variant === 'split');
-  const splitRt = rows.find((r) => r.variant === 'split-rt');
   const single = rows.find((r) => r.variant === 'single');
-  const kd = rows.find((r) => r.variant === 'keepalived');
-  const cols = [split, splitRt, single].filter((r): r is Figures => r !== undefined);
   const line: [string, (f: Figures) => string, ((f: Figures) => number) | undefined][] = [
     ['window (s)', (f) => fmt(f.windowS, 0), undefined],
     ['master adverts on the wire', (f) => String(f.adverts), undefined],
@@ -401,31 +414,18 @@ export function table(rows: readonly Figures[]): string {
     ['load average at start (1/5/15 min)', (f) => f.loadStart.map((x) => x.toFixed(2)).join(' '), undefined],
     ['load average at end; max 1-min', (f) => `${f.loadEnd.map((x) => x.toFixed(2)).join(' ')}; ${f.loadMax1.toFixed(2)}`, undefined],
   ];
-  const withRatio = split !== undefined && single !== undefined;
-  const ref = rows.find((r) => r.variant === 'vrrp-only');
-  // vigil's best split beside keepalived's master under the same load
-  const vs = splitRt ?? split;
-  const withKd = kd !== undefined && vs !== undefined;
-  const head = [
-    '',
-    ...cols.map((c) => LABEL[c.variant]),
-    ...(withRatio ? ['single / split'] : []),
-    ...(kd ? [LABEL.keepalived] : []),
-    ...(withKd ? [`${vs.variant} / keepalived`] : []),
-    ...(ref ? [LABEL['vrrp-only']] : []),
-  ];
+  // ratio columns: one process against the split, and each vigil split beside keepalived tuned alike
+  const pairs: [Figures, Figures, string][] = [];
+  if (split && single) pairs.push([single, split, 'single / split']);
+  for (const [a, b] of [['split-rt', 'keepalived'], ['split-tuned', 'keepalived-tuned']] as const) {
+    const fa = rows.find((r) => r.variant === a);
+    const fb = rows.find((r) => r.variant === b);
+    if (fa && fb) pairs.push([fa, fb, `${a} / ${b}`]);
+  }
+  const shown = ORDER.map((v) => rows.find((r) => r.variant === v)).filter((r): r is Figures => r !== undefined);
+  const head = ['', ...shown.map((c) => LABEL[c.variant]), ...pairs.map((p) => p[2])];
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const [name, show, num] of line)
-    out.push(
-      `| ${[
-        name,
-        ...cols.map(show),
-        ...(withRatio ? [num ? ratio(num(single), num(split)) : ''] : []),
-        ...(kd ? [show(kd)] : []),
-        ...(withKd ? [num ? ratio(num(vs), num(kd)) : ''] : []),
-        ...(ref ? [show(ref)] : []),
-      ].join(' | ')} |`,
-    );
+  for (const [name, show, num] of line) out.push(`| ${[name, ...shown.map(show), ...pairs.map(([a, b]) => (num ? ratio(num(a), num(b)) : ''))].join(' | ')} |`);
   return out.join('\n');
 }
 
@@ -476,6 +476,8 @@ async function main(): Promise<void> {
   console.log(`# ${started.toISOString()} — nproc ${cpu.length}, ${cpu[0]?.model ?? '?'}, Linux ${kernel}, node ${process.version}; ${o.durationS} s measured per variant after ${o.warmupS} s warm-up`);
   console.log('# Bed: namespace lab; vigil master (priority 150, VIGIL_IPVS=memory: the host kernel has no IPVS) and nginx in dir1, keepalived backup (priority 100) in dir2, tcpdump on the bridge.');
   console.log('# The machine is shared: the load averages below include other work, and so do the intervals.');
+  if (variants.some((v) => PINNED.has(v)))
+    console.log(`# tuned: vrrp_rt_priority ${o.rtPriority}, vrrp_no_swap, vrrp_cpu_affinity ${LAST_CPU}, checker_cpu_affinity 0, and nginx (standing in for remote real servers) on CPU 0 by taskset: the checks' network work lands on CPU 0, the adverts leave from CPU ${LAST_CPU}; keepalived's master gets the same vrrp_* keywords.`);
   if (variants.includes('split-rt')) console.log(`# split + vrrp_rt_priority: the same split with \`vrrp_rt_priority ${o.rtPriority}\` in global_defs (the VRRP child's main thread runs SCHED_RR; RLIMIT_RTTIME vigil's default 200 ms).`);
   if (o.hogs > 0) console.log(`# --hog ${o.hogs}: ${o.hogs} shell busy loops (nice 0) run in dir1 beside the checker during warm-up and window: no idle CPU is left.`);
   if (o.vrrpNice !== undefined) console.log(`# Every variant has \`vrrp_priority ${o.vrrpNice}\` in global_defs (nice of the VRRP child; not applied with vrrp_rt_priority, as keepalived).`);
