@@ -31,7 +31,7 @@
  *            --variants split,split-rt,single[,keepalived][,vrrp-only]   vrrp-only: the same master
  *            without any check, a reference for what the machine's own load does to the intervals;
  *            split-rt: the split with `vrrp_rt_priority` in global_defs, as an operator wanting the
- *            guarantee would; split-tuned: also vrrp_no_swap and vrrp_cpu_affinity (last CPU) /
+ *            guarantee would; split-tuned: also vrrp_cpu_affinity (last CPU) /
  *            checker_cpu_affinity 0, nginx on CPU 0 (taskset); keepalived, keepalived-tuned: see
  *            above, with split-rt's and split-tuned's keywords
  *            --rt-priority N   the vrrp_rt_priority of split-rt and keepalived (50)
@@ -64,15 +64,15 @@ const ORDER: readonly Variant[] = ['split', 'split-rt', 'split-tuned', 'single',
 const LABEL: Record<Variant, string> = {
   split: 'split (VRRP child + checker child)',
   'split-rt': 'split + vrrp_rt_priority',
-  'split-tuned': 'split + rt, no_swap, cpu_affinity',
+  'split-tuned': 'split + rt, cpu_affinity',
   single: 'single process (--single-process)',
   'vrrp-only': 'reference: VRRP only, no checks',
   keepalived: 'keepalived master (rt), vigil (split + rt) backup under the load',
-  'keepalived-tuned': 'keepalived master (rt, no_swap, cpu_affinity), vigil (split tuned) backup',
+  'keepalived-tuned': 'keepalived master (rt, cpu_affinity), vigil (split tuned) backup',
 };
 /** Variants where keepalived is the master and vigil the loaded backup. */
 const KD_MASTER: ReadonlySet<Variant> = new Set(['keepalived', 'keepalived-tuned']);
-/** Variants that pin the VRRP process to the last CPU and the checks (checker, nginx) to CPU 0. */
+/** Variants that pin the VRRP process to the last CPU and the checks (checker, nginx) to CPU 0 (no vrrp_no_swap: vigil refuses it, see process-tuning.ts). */
 const PINNED: ReadonlySet<Variant> = new Set(['split-tuned', 'keepalived-tuned']);
 const LAST_CPU = os.cpus().length - 1;
 /** The checker in each real server: HTTP_GET (a request on a new connection) or TCP_CHECK (connect only). */
@@ -205,7 +205,7 @@ function jsonLines(file: string): Record<string, unknown>[] {
 function tuningLines(variant: Variant, o: { rtPriority: number; vrrpNice?: number }): string[] {
   return [
     ...(variant === 'split' || variant === 'single' || variant === 'vrrp-only' ? [] : [`vrrp_rt_priority ${o.rtPriority}`]),
-    ...(PINNED.has(variant) ? ['vrrp_no_swap', `vrrp_cpu_affinity ${LAST_CPU}`, 'checker_cpu_affinity 0'] : []),
+    ...(PINNED.has(variant) ? [`vrrp_cpu_affinity ${LAST_CPU}`, 'checker_cpu_affinity 0'] : []),
     ...(o.vrrpNice !== undefined ? [`vrrp_priority ${o.vrrpNice}`] : []),
   ];
 }
@@ -477,7 +477,7 @@ async function main(): Promise<void> {
   console.log('# Bed: namespace lab; vigil master (priority 150, VIGIL_IPVS=memory: the host kernel has no IPVS) and nginx in dir1, keepalived backup (priority 100) in dir2, tcpdump on the bridge.');
   console.log('# The machine is shared: the load averages below include other work, and so do the intervals.');
   if (variants.some((v) => PINNED.has(v)))
-    console.log(`# tuned: vrrp_rt_priority ${o.rtPriority}, vrrp_no_swap, vrrp_cpu_affinity ${LAST_CPU}, checker_cpu_affinity 0, and nginx (standing in for remote real servers) on CPU 0 by taskset: the checks' network work lands on CPU 0, the adverts leave from CPU ${LAST_CPU}; keepalived's master gets the same vrrp_* keywords.`);
+    console.log(`# tuned: vrrp_rt_priority ${o.rtPriority}, vrrp_cpu_affinity ${LAST_CPU}, checker_cpu_affinity 0, and nginx (standing in for remote real servers) on CPU 0 by taskset: the checks' network work lands on CPU 0, the adverts leave from CPU ${LAST_CPU}; keepalived's master gets the same vrrp_* keywords.`);
   if (variants.includes('split-rt')) console.log(`# split + vrrp_rt_priority: the same split with \`vrrp_rt_priority ${o.rtPriority}\` in global_defs (the VRRP child's main thread runs SCHED_RR; RLIMIT_RTTIME vigil's default 200 ms).`);
   if (o.hogs > 0) console.log(`# --hog ${o.hogs}: ${o.hogs} shell busy loops (nice 0) run in dir1 beside the checker during warm-up and window: no idle CPU is left.`);
   if (o.vrrpNice !== undefined) console.log(`# Every variant has \`vrrp_priority ${o.vrrpNice}\` in global_defs (nice of the VRRP child; not applied with vrrp_rt_priority, as keepalived).`);
