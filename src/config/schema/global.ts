@@ -190,7 +190,7 @@ function processTuning(p: 'vrrp' | 'checker' | 'bfd'): Record<string, KeywordSpe
   const inert = p === 'bfd' ? I('vigil has no BFD process') : {};
   return {
     [`${p}_priority`]: value(`${p}Priority`, int(-20, 19), `Nice value of the ${p} process, -20..19 (not applied when ${p}_rt_priority is set, as keepalived).`, inert),
-    [`${p}_no_swap`]: value(`${p}NoSwap`, laxBare(), `Lock the ${p} process in memory (mlockall).`, inert),
+    [`${p}_no_swap`]: value(`${p}NoSwap`, laxBare(), `Lock the ${p} process in memory (mlockall). Refused with a warning: V8 aborts a Node process whose memory is locked when it changes page permissions.`, inert),
     [`${p}_cpu_affinity`]: value(`${p}CpuAffinity`, cpuList, `CPUs the main thread of the ${p} process may run on (sched_setaffinity).`, inert),
     [`${p}_rt_priority`]: value(`${p}RtPriority`, int(1, 99), `Realtime (SCHED_RR) priority of the ${p} process's main thread, 1-99.`, inert),
     [`${p}_rlimit_rttime`]: value(`${p}RlimitRttimeMs`, micros(1, UINT), `RLIMIT_RTTIME in microseconds when realtime (SIGXCPU, logged, at half; killed at the limit). Default 200000 (keepalived: 10000, which kills a Node main thread within seconds).`, inert),
