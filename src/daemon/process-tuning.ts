@@ -1,7 +1,8 @@
 /*
  * keepalived's process-priority keywords for the VRRP and checker children: `<kind>_priority`
  * (nice), `<kind>_rt_priority` (SCHED_RR), `<kind>_rlimit_rttime` (RLIMIT_RTTIME),
- * `<kind>_no_swap` (mlockall) and `<kind>_cpu_affinity` (sched_setaffinity). As keepalived's set_process_priorities (core/process.c, 2.2.7):
+ * `<kind>_cpu_affinity` (sched_setaffinity) and `<kind>_no_swap` (refused: see lockAll below).
+ * As keepalived's set_process_priorities (core/process.c, 2.2.7):
  * a realtime priority wins over nice (nice is then not applied); SCHED_RR carries
  * SCHED_RESET_ON_FORK so the scripts a child runs are never realtime; RLIMIT_RTTIME is set only
  * with a realtime priority, soft = half the limit (SIGXCPU, logged, as a warning) and hard = the
@@ -19,11 +20,10 @@
  * (tid = pid), the one that runs the timers and sends adverts. V8's helper threads and libuv's
  * pool keep the normal class, so a long concurrent GC phase never trips RLIMIT_RTTIME. The CPU
  * affinity too is set on the main thread only (the one that sends adverts, or makes the checks'
- * connections): pinning V8's helper threads beside a realtime main thread starves them whenever
- * the main thread waits for one (a parallel GC phase) — with every thread pinned, bench:isolation's
- * VRRP child died and was restarted every 40-120 s. Threads and
- * scripts the main thread starts later inherit its CPUs, as keepalived's scripts do. A reload that
- * drops it puts back the CPUs the child had before.
+ * connections): V8's helper threads pinned to the CPU of a realtime main thread could not run
+ * while it waits for one of them (a parallel GC phase). Threads and scripts the main thread
+ * starts later inherit its CPUs, as keepalived's scripts do. A reload that drops it puts back the
+ * CPUs the child had before.
  */
 import type { Logger } from 'pino';
 import type { GlobalDefs } from '../config/schema/global.js';

@@ -245,7 +245,7 @@ export function getsockname(fd: number): Buffer {
   return b.subarray(0, len[0]);
 }
 
-// ---- Process scheduling (src/daemon/process-tuning.ts): keepalived's *_priority, *_rt_priority, *_rlimit_rttime, *_no_swap.
+// ---- Process scheduling (src/daemon/process-tuning.ts): keepalived's *_priority, *_rt_priority, *_rlimit_rttime, *_cpu_affinity.
 
 /** sched.h policies; SCHED_RESET_ON_FORK keeps scripts a child runs off the realtime class (keepalived sets it too). */
 export const SCHED_OTHER = 0;
@@ -254,10 +254,6 @@ export const SCHED_RESET_ON_FORK = 0x40000000;
 /** sys/resource.h */
 export const PRIO_PROCESS = 0;
 export const RLIMIT_RTTIME = 15;
-/** sys/mman.h; MCL_ONFAULT (Linux 4.4) locks pages as they are touched instead of populating every mapping. */
-export const MCL_CURRENT = 1;
-export const MCL_FUTURE = 2;
-export const MCL_ONFAULT = 4;
 
 const schedc = {
   setscheduler: lib.func('int sched_setscheduler(int pid, int policy, const void *param)'),
@@ -267,10 +263,8 @@ const schedc = {
   getpriority: lib.func('int getpriority(int which, unsigned int who)'),
   setrlimit: lib.func('int setrlimit(int resource, const void *rlim)'),
   getrlimit: lib.func('int getrlimit(int resource, _Out_ void *rlim)'),
-  mlockall: lib.func('int mlockall(int flags)'),
   setaffinity: lib.func('int sched_setaffinity(int pid, size_t len, const void *mask)'),
   getaffinity: lib.func('int sched_getaffinity(int pid, size_t len, _Out_ void *mask)'),
-  munlockall: lib.func('int munlockall()'),
 };
 
 /** sched_setscheduler(2) of thread `tid` (0: the calling thread). */
@@ -339,14 +333,4 @@ export function getRlimit(resource: number): [bigint, bigint] {
   const b = Buffer.alloc(16);
   check(`getrlimit(${resource})`, schedc.getrlimit(resource, b));
   return [b.readBigUInt64LE(0), b.readBigUInt64LE(8)];
-}
-
-/** mlockall(2). */
-export function mlockall(flags: number): void {
-  check(`mlockall(${flags})`, schedc.mlockall(flags));
-}
-
-/** munlockall(2). */
-export function munlockall(): void {
-  check('munlockall', schedc.munlockall());
 }
