@@ -19,6 +19,7 @@ import { socketPeer } from '../../src/control/peer.js';
 import { ControlServer } from '../../src/control/server.js';
 import { describeCaller } from '../../src/control/caller.js';
 import { type ChildCaller, overrideHandlers } from '../../src/overrides/handlers.js';
+import { nobodyCannotRunVigil } from '../helpers/paths.js';
 
 const log = pino({ level: 'silent' });
 
@@ -66,7 +67,7 @@ t.test('a non-root caller is refused and the child is never asked', async (t) =>
   t.equal(asked, 0, 'the checker child was not asked');
 });
 
-t.test('vigil drain as a non-root user against the root-only socket: a clear error, exit 1', async (t) => {
+t.test('vigil drain as a non-root user against the root-only socket: a clear error, exit 1', { skip: nobodyCannotRunVigil() ?? false }, async (t) => {
   const sock = await daemon(t, { call: async () => ({ ok: true, message: 'x' }) });
   fs.chmodSync(path.dirname(path.dirname(sock)), 0o755);
   const cli = path.resolve('bin/vigil.js');
